@@ -1,0 +1,3 @@
+from skmid._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Information-theoretic and distortion metrics of a model's confidence vectors.
+
+All logarithms are natural: entropies and mutual informations are in nats.
+"""
+
+import numpy as np
+from scipy.special import xlogy
+
+from ..utils._validation import (
+    check_probabilities_and_labels,
+    check_probability_matrix,
+    check_scalar_choice,
+)
+
+
+def normalized_entropy(p):
+    r"""Entropy of each probability vector divided by its maximum, in [0, 1].
+
+    This is eq. (12) of the Stealthy Shield Defense paper,
+
+    .. math::
+
+        \bar H(p) = -\frac{1}{\log K} \sum_{k=1}^K p_k \log p_k,
+
+    with :math:`0 \log 0 = 0`. A one-hot row has normalized entropy 0 and the
+    uniform row has 1.
+
+    Parameters
+    ----------
+    p : array-like of shape (n_samples, n_classes)
+        Probability vectors, ``n_classes >= 2``.
+
+    Returns
+    -------
+    entropy : ndarray of shape (n_samples,)
+        Normalized entropy of each row.
+
+    Examples
+    --------
+    >>> from skmid.metrics import normalized_entropy
+    >>> normalized_entropy([[1.0, 0.0], [0.5, 0.5], [0.25, 0.75]]).round(4)
+    array([0.    , 1.    , 0.8113])
+    """
+    p = check_probability_matrix(p, input_name="p")
+    n_classes = p.shape[1]
+    if n_classes < 2:
+        raise ValueError("normalized_entropy needs at least 2 classes; got 1 column.")
+    entropy = -xlogy(p, p).sum(axis=1) / np.log(n_classes)
+    return np.clip(entropy, 0.0, 1.0) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def confidence_distortion(p_original, p_defended, *, norm=1, reduce="mean"):
+    """Distance between original and defended confidence vectors, row by row.
+
+    With ``norm=1`` and ``reduce="mean"`` or ``"max"`` this is the papers'
+    "Avg L1" and "Max L1" distortion of a post-processing defense.
+
+    Parameters
+    ----------
+    p_original : array-like of shape (n_samples, n_classes)
+        Probability vectors before the defense.
+    p_defended : array-like of shape (n_samples, n_classes)
+        Probability vectors after the defense, row for row.
+    norm : {1, 2}, default=1
+        L1 or L2 distance.
+    reduce : {"mean", "max"} or None, default="mean"
+        How to reduce the per-row distances; None returns them all.
+
+    Returns
+    -------
+    distortion : float or ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from skmid.metrics import confidence_distortion
+    >>> before = [[0.9, 0.1], [0.6, 0.4]]
+    >>> after = [[0.7, 0.3], [0.6, 0.4]]
+    >>> float(confidence_distortion(before, after))
+    0.2
+    >>> confidence_distortion(before, after, reduce=None)
+    array([0.4, 0. ])
+    """
+    check_scalar_choice(norm, "norm", {1, 2})
+    check_scalar_choice(reduce, "reduce", {"mean", "max", None})
+    p_original = check_probability_matrix(p_original, input_name="p_original")
+    p_defended = check_probability_matrix(p_defended, input_name="p_defended")
+    if p_original.shape != p_defended.shape:
+        raise ValueError(
+            f"p_original and p_defended must have the same shape; got "
+            f"{p_original.shape} and {p_defended.shape}."
+        )
+    distances = np.linalg.norm(p_original - p_defended, ord=norm, axis=1)
+    if reduce == "mean":
+        return float(distances.mean())
+    if reduce == "max":
+        return float(distances.max())
+    return distances
+
+
+def class_mean_probabilities(y_codes, y_prob, n_classes):
+    """Mean probability vector of the rows of each class (NaN for absent ones)."""
+    counts = np.bincount(y_codes, minlength=n_classes).astype(np.float64)
+    sums = np.zeros((n_classes, y_prob.shape[1]))
+    np.add.at(sums, y_codes, y_prob)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts[:, None], counts
+
+
+def conditional_mutual_information(y_true, y_prob, *, labels=None):
+    r"""Empirical conditional mutual information :math:`I(X; \hat Y \mid Y)`.
+
+    The quantity that the Stealthy Shield Defense minimises (section 4 of that
+    paper): how much a model's output tells about its input beyond the true
+    label,
+
+    .. math::
+
+        I(X; \hat Y \mid Y) = \sum_y P(y)\,
+        \frac{1}{n_y} \sum_{i: y_i = y} \mathrm{KL}(p(x_i) \,\|\, q^y),
+        \qquad q^y = \frac{1}{n_y} \sum_{i: y_i = y} p(x_i),
+
+    where :math:`P(y) = n_y / n` is the empirical class frequency and
+    :math:`q^y` the class-mean output. It is 0 when all rows of a class get
+    the same output; in nats.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_prob : array-like of shape (n_samples, n_classes)
+        The model's probability vectors.
+    labels : array-like of shape (n_classes,), default=None
+        The class of each column (like ``classes_``). If None, ``y_true`` holds
+        column indices or exactly ``n_classes`` distinct labels in sorted order.
+
+    Returns
+    -------
+    cmi : float
+        Conditional mutual information in nats, >= 0.
+
+    Examples
+    --------
+    >>> from skmid.metrics import conditional_mutual_information
+    >>> y = [0, 0, 1, 1]
+    >>> same_output_per_class = [[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.2, 0.8]]
+    >>> conditional_mutual_information(y, same_output_per_class)
+    0.0
+    >>> round(conditional_mutual_information(y, [[1, 0], [0, 1], [1, 0], [0, 1]]), 4)
+    0.6931
+    """
+    codes, y_prob = check_probabilities_and_labels(y_true, y_prob, labels=labels)
+    n_classes = y_prob.shape[1]
+    prototypes, counts = class_mean_probabilities(codes, y_prob, n_classes)
+    q = prototypes[codes]
+    # Every q^y is a mean that includes p_i, so q > 0 wherever p_i > 0.
+    kl = (xlogy(y_prob, y_prob) - xlogy(y_prob, np.where(y_prob > 0, q, 1.0))).sum(
+        axis=1
+    )
+    # sum_y P(y) * mean_{i in y} KL_i  ==  mean_i KL_i
+    return float(max(kl.mean(), 0.0))

@@ -1,0 +1,15 @@
+"""Validation helpers, optional-dependency imports and estimator discovery."""
+
+from ._optional import import_optional_dependency
+from ._validation import (
+    check_probabilities_and_labels,
+    check_probability_matrix,
+    encode_class_labels,
+)
+
+__all__ = [
+    "check_probabilities_and_labels",
+    "check_probability_matrix",
+    "encode_class_labels",
+    "import_optional_dependency",
+]

@@ -1,0 +1,182 @@
+"""The one validation layer shared by skmid's estimators, metrics and attacks.
+
+Estimators and metrics call these helpers instead of re-implementing checks, so
+that the same bad input gets the same clear error everywhere.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.validation import check_consistent_length
+
+#: Default absolute tolerance on the row sums of a probability matrix.
+PROBABILITY_ATOL = 1e-6
+
+
+def check_probability_matrix(
+    y_prob, *, n_classes=None, input_name="y_prob", atol=PROBABILITY_ATOL
+):
+    """Validate a matrix whose rows are probability vectors.
+
+    Parameters
+    ----------
+    y_prob : array-like of shape (n_samples, n_classes)
+        Rows must be non-negative, finite and sum to 1 within ``atol``.
+    n_classes : int, default=None
+        If given, the number of columns ``y_prob`` must have.
+    input_name : str, default="y_prob"
+        Name used in error messages.
+    atol : float, default=1e-6
+        Absolute tolerance on each row sum.
+
+    Returns
+    -------
+    y_prob : ndarray of shape (n_samples, n_classes), dtype float64
+        The validated matrix (a copy only when a conversion was needed).
+
+    Raises
+    ------
+    ValueError
+        If ``y_prob`` is not 2-D, is empty, holds NaN or infinity, has a
+        negative entry, a row whose sum is not 1 within ``atol``, or the wrong
+        number of columns.
+
+    Examples
+    --------
+    >>> from skmid.utils import check_probability_matrix
+    >>> check_probability_matrix([[0.2, 0.8], [1.0, 0.0]])
+    array([[0.2, 0.8],
+           [1. , 0. ]])
+    >>> check_probability_matrix([[0.2, 0.7]])
+    Traceback (most recent call last):
+    ...
+    ValueError: y_prob must hold probability vectors: row 0 sums to 0.9 ...
+    """
+    y_prob = check_array(
+        y_prob, dtype=np.float64, ensure_2d=False, input_name=input_name
+    )
+    if y_prob.ndim != 2:
+        raise ValueError(
+            f"{input_name} must be a 2-D array of shape (n_samples, n_classes); "
+            f"got an array with {y_prob.ndim} dimension(s)."
+        )
+    if n_classes is not None and y_prob.shape[1] != n_classes:
+        raise ValueError(
+            f"{input_name} has {y_prob.shape[1]} columns, expected {n_classes} "
+            "(one per class)."
+        )
+    negative = np.flatnonzero((y_prob < 0).any(axis=1))
+    if negative.size:
+        row = negative[0]
+        raise ValueError(
+            f"{input_name} must hold probability vectors: row {row} has a "
+            f"negative entry ({y_prob[row].min():.6g})."
+        )
+    sums = y_prob.sum(axis=1)
+    off = np.flatnonzero(np.abs(sums - 1.0) > atol)
+    if off.size:
+        row = off[0]
+        raise ValueError(
+            f"{input_name} must hold probability vectors: row {row} sums to "
+            f"{sums[row]:.6g} (expected 1 within {atol:g})."
+        )
+    return y_prob
+
+
+def encode_class_labels(y, n_classes, *, labels=None, input_name="y"):
+    """Map class labels to the column indices of a probability matrix.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class labels.
+    n_classes : int
+        Number of columns of the probability matrix.
+    labels : array-like of shape (n_classes,), default=None
+        The class of each column, in column order (like ``classes_``). If None,
+        ``y`` must either hold integers in ``[0, n_classes)`` (column indices)
+        or exactly ``n_classes`` distinct labels, taken in sorted order.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,), dtype intp
+        Column index of each label.
+
+    Examples
+    --------
+    >>> from skmid.utils import encode_class_labels
+    >>> encode_class_labels(["b", "a", "b"], 2)
+    array([1, 0, 1])
+    >>> encode_class_labels([2, 0], 3)
+    array([2, 0])
+    """
+    y = column_or_1d(y, warn=False)
+    if labels is not None:
+        labels = column_or_1d(labels, warn=False)
+        if len(labels) != n_classes:
+            raise ValueError(
+                f"labels has {len(labels)} entries but there are {n_classes} columns."
+            )
+        if len(np.unique(labels)) != len(labels):
+            raise ValueError("labels must not contain duplicates.")
+        order = np.argsort(labels, kind="stable")
+        sorted_labels = labels[order]
+        position = np.searchsorted(sorted_labels, y)
+        position = np.clip(position, 0, len(labels) - 1)
+        unknown = sorted_labels[position] != y
+        if unknown.any():
+            raise ValueError(
+                f"{input_name} contains labels not in labels: "
+                f"{np.unique(y[unknown])[:5].tolist()}."
+            )
+        return order[position].astype(np.intp)
+    if np.issubdtype(y.dtype, np.integer) or (
+        np.issubdtype(y.dtype, np.floating)
+        and np.all(np.isfinite(y))
+        and np.all(y == np.round(y))
+    ):
+        if y.size and y.min() >= 0 and y.max() < n_classes:
+            return y.astype(np.intp)
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) != n_classes:
+        raise ValueError(
+            f"{input_name} has {len(classes)} distinct labels but the probability "
+            f"matrix has {n_classes} columns; pass labels= to say which class "
+            "each column is."
+        )
+    return codes.astype(np.intp)
+
+
+def check_probabilities_and_labels(y_true, y_prob, *, labels=None):
+    """Validate a probability matrix and the labels of its rows together.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,)
+        Column index of each row's label.
+    y_prob : ndarray of shape (n_samples, n_classes)
+        The validated probability matrix.
+    """
+    y_prob = check_probability_matrix(y_prob)
+    check_consistent_length(y_true, y_prob)
+    codes = encode_class_labels(
+        y_true, y_prob.shape[1], labels=labels, input_name="y_true"
+    )
+    return codes, y_prob
+
+
+def check_scalar_choice(value, name, options):
+    """Raise a ValueError unless ``value`` is one of ``options``."""
+    if value not in options:
+        raise ValueError(
+            f"{name} must be one of {sorted(options, key=str)}; got {value!r}."
+        )
+    return value
+
+
+def check_positive_int(value, name):
+    """Raise a ValueError unless ``value`` is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+    return int(value)

