@@ -11,7 +11,9 @@ from ._show_versions import show_versions
 from ._version import __version__
 
 _SUBMODULES = [
+    "attacks",
     "datasets",
+    "linear_model",
     "metrics",
     "utils",
 ]

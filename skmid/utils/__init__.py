@@ -5,6 +5,7 @@ from ._validation import (
     check_probabilities_and_labels,
     check_probability_matrix,
     encode_class_labels,
+    resolve_sensitive_columns,
 )
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "check_probability_matrix",
     "encode_class_labels",
     "import_optional_dependency",
+    "resolve_sensitive_columns",
 ]

@@ -180,3 +180,67 @@ def check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
     return int(value)
+
+
+def resolve_sensitive_columns(sensitive_feature, X):
+    """Column indices of a sensitive feature in ``X``, and whether it is one-hot.
+
+    Parameters
+    ----------
+    sensitive_feature : int, str, or list of int or str
+        A column index, a column name (``X`` must then be a DataFrame), or a
+        list of at least two one-hot columns (indices or names).
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        The data the feature belongs to.
+
+    Returns
+    -------
+    columns : list of int
+        Positional indices of the column(s).
+    one_hot : bool
+        True if ``sensitive_feature`` is a list of one-hot columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmid.utils import resolve_sensitive_columns
+    >>> resolve_sensitive_columns([2, 3], np.zeros((5, 4)))
+    ([2, 3], True)
+    """
+    names = getattr(X, "columns", None)
+    n_features = X.shape[1]
+
+    def position(key):
+        if isinstance(key, (bool, np.bool_)):
+            raise ValueError(f"sensitive_feature must not be a boolean; got {key!r}.")
+        if isinstance(key, numbers.Integral):
+            if not -n_features <= key < n_features:
+                raise ValueError(
+                    f"sensitive_feature index {key} is out of range for data with "
+                    f"{n_features} columns."
+                )
+            return int(key) % n_features
+        if isinstance(key, str):
+            if names is None:
+                raise ValueError(
+                    f"sensitive_feature {key!r} is a column name, but X has no "
+                    "column names (pass a DataFrame, or a column index)."
+                )
+            matches = np.flatnonzero(np.asarray(names) == key)
+            if matches.size != 1:
+                raise ValueError(f"X has no (unique) column named {key!r}.")
+            return int(matches[0])
+        raise ValueError(
+            "sensitive_feature must be a column index, a column name or a list of "
+            f"one-hot columns; got {key!r}."
+        )
+
+    if isinstance(sensitive_feature, (list, tuple, np.ndarray)):
+        columns = [position(key) for key in sensitive_feature]
+        if len(columns) < 2 or len(set(columns)) != len(columns):
+            raise ValueError(
+                "A one-hot sensitive_feature needs at least two distinct columns; "
+                f"got {list(sensitive_feature)!r}."
+            )
+        return columns, True
+    return [position(sensitive_feature)], False

@@ -80,6 +80,8 @@ def all_estimators(type_filter=None):
                 continue
             if not issubclass(cls, BaseEstimator) or inspect.isabstract(cls):
                 continue
+            if cls.__module__.startswith("skmid.attacks."):
+                continue  # attacks are metrics with parameters, not estimators
             if mixins is not None and not issubclass(cls, mixins):
                 continue
             found[name] = cls

@@ -1,0 +1,159 @@
+"""The one attack API of skmid, its metric registry and its scorer factory.
+
+An attack never holds a target model. ``fit`` stores the attacker's background
+knowledge only; ``infer``, ``infer_proba`` and ``score`` take the estimator to
+attack and query it, so one fitted attack can score every candidate of a grid
+search.
+"""
+
+from abc import abstractmethod
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.utils.validation import check_is_fitted
+
+
+def _accuracy(truth, guess, proba):
+    return float(np.mean(truth == guess))
+
+
+def _roc_auc(truth, guess, proba):
+    n_values = proba.shape[1]
+    if n_values == 2:
+        return float(roc_auc_score(truth == 1, proba[:, 1]))
+    return float(
+        roc_auc_score(
+            truth, proba, multi_class="ovr", average="macro", labels=range(n_values)
+        )
+    )
+
+
+def _f1(truth, guess, proba):
+    n_values = proba.shape[1]
+    if n_values == 2:
+        return float(f1_score(truth, guess, pos_label=1, zero_division=0.0))
+    return float(
+        f1_score(
+            truth, guess, labels=range(n_values), average="macro", zero_division=0.0
+        )
+    )
+
+
+def _advantage(truth, guess, proba):
+    # The MID paper's eq. (8): the gain minus the gain the same attack would
+    # have if the sensitive value were independent of everything it sees.
+    # The attack's guesses do not depend on the row's own sensitive value, so
+    # under independence it is right with probability sum_v P(guess=v) P(v).
+    n_values = proba.shape[1]
+    p_truth = np.bincount(truth, minlength=n_values) / len(truth)
+    p_guess = np.bincount(guess, minlength=n_values) / len(guess)
+    return _accuracy(truth, guess, proba) - float(p_truth @ p_guess)
+
+
+#: metric name -> (function(truth_codes, guess_codes, proba), higher_is_more_leakage)
+ATTRIBUTE_INFERENCE_METRICS = {
+    "accuracy": (_accuracy, True),
+    "roc_auc": (_roc_auc, True),
+    "f1": (_f1, True),
+    "advantage": (_advantage, True),
+}
+
+
+class BaseAttack(BaseEstimator):
+    """Base class of skmid's attacks.
+
+    Subclasses implement ``fit`` (store background knowledge, never a model)
+    and ``_score_codes``; the scorer factory and the metric registry are
+    shared.
+    """
+
+    _metrics = ATTRIBUTE_INFERENCE_METRICS
+
+    @abstractmethod
+    def fit(self, X, y=None):
+        """Store the attacker's background knowledge."""
+
+    def _check_metric(self, metric):
+        if metric not in self._metrics:
+            raise ValueError(
+                f"metric must be one of {sorted(self._metrics)}; got {metric!r}."
+            )
+        return self._metrics[metric]
+
+    def _check_fitted(self):
+        check_is_fitted(self)
+
+    @classmethod
+    def higher_is_more_leakage(cls, metric):
+        """Whether a larger value of ``metric`` means a more successful attack."""
+        return cls._metrics[metric][1]
+
+
+class AttackScorer:
+    """A scorer ``scorer(estimator, X, y)`` that runs a fitted attack.
+
+    Made by :func:`make_attack_scorer`; the value is the attack's ``score``,
+    reported as is.
+    """
+
+    def __init__(self, attack, metric):
+        self.attack = attack
+        self.metric = metric
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        return self.attack.score(estimator, X, y, metric=self.metric, **kwargs)
+
+    @property
+    def higher_is_more_leakage(self):
+        return self.attack.higher_is_more_leakage(self.metric)
+
+    def __repr__(self):
+        return f"make_attack_scorer({self.attack!r}, metric={self.metric!r})"
+
+
+def make_attack_scorer(attack, metric="accuracy"):
+    """Make a scikit-learn scorer from a fitted attack.
+
+    The scorer, ``scorer(estimator, X, y)``, attacks ``estimator`` on the rows
+    ``X`` (with their targets ``y``) and returns ``attack.score(estimator, X, y,
+    metric=metric)``. Attack success is reported as is: for every attribute
+    inference metric a higher value means more leakage. Use it in
+    ``GridSearchCV(scoring={...})`` next to a utility scorer, with ``refit``
+    set to the utility or to a callable that picks the most useful setting
+    whose attack success stays within a budget (see the user guide).
+
+    Parameters
+    ----------
+    attack : fitted attack
+        For example a fitted :class:`MAPAttributeInference`.
+    metric : str, default="accuracy"
+        One of the attack's metrics.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``; its ``higher_is_more_leakage``
+        attribute gives the orientation.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skmid.attacks import MAPAttributeInference, make_attack_scorer
+    >>> from skmid.datasets import make_sensitive_regression
+    >>> data = make_sensitive_regression(n_samples=500, sensitive_effect=3,
+    ...                                  noise=0.5, random_state=0)
+    >>> attack = MAPAttributeInference(data.sensitive_features)
+    >>> attack = attack.fit(data.data, data.target)
+    >>> scorer = make_attack_scorer(attack, metric="accuracy")
+    >>> model = LinearRegression().fit(data.data, data.target)
+    >>> bool(scorer(model, data.data, data.target) > 0.8)
+    True
+    """
+    if not isinstance(attack, BaseAttack):
+        raise TypeError(
+            f"attack must be a skmid attack (e.g. MAPAttributeInference); "
+            f"got {type(attack).__name__}."
+        )
+    attack._check_metric(metric)
+    return AttackScorer(attack, metric)
