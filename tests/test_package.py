@@ -17,7 +17,8 @@ def _run(code):
 
 def test_import_does_not_import_torch():
     out = _run(
-        "import sys, skmid, skmid.datasets, skmid.metrics, skmid.utils;"
+        "import sys, skmid, skmid.datasets, skmid.metrics, skmid.utils,"
+        " skmid.attacks, skmid.linear_model;"
         "print('torch' in sys.modules, 'skorch' in sys.modules)"
     )
     assert out.split() == ["False", "False"]
