@@ -5,19 +5,13 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ..utils._validation import check_int
+
 
 def _check_generator_params(n_samples, n_features, n_sensitive_values, prior, noise):
-    for name, value, low in [
-        ("n_samples", n_samples, 1),
-        ("n_features", n_features, 0),
-        ("n_sensitive_values", n_sensitive_values, 2),
-    ]:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Integral)
-            or value < low
-        ):
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    check_int(n_samples, "n_samples", 1)
+    check_int(n_features, "n_features", 0)
+    check_int(n_sensitive_values, "n_sensitive_values", 2)
     if not (isinstance(noise, numbers.Real) and noise >= 0):
         raise ValueError(f"noise must be a real number >= 0; got {noise!r}.")
     if prior is None:
@@ -196,13 +190,8 @@ def make_sensitive_classification(
     prior = _check_generator_params(
         n_samples, n_features, n_sensitive_values, sensitive_prior, noise
     )
-    for name, value in [("n_categories", n_categories), ("n_classes", n_classes)]:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Integral)
-            or value < 2
-        ):
-            raise ValueError(f"{name} must be an integer >= 2; got {value!r}.")
+    check_int(n_categories, "n_categories", 2)
+    check_int(n_classes, "n_classes", 2)
     rng = check_random_state(random_state)
     category_effects = rng.standard_normal((n_features, n_categories))
     X_ns = rng.randint(0, n_categories, size=(n_samples, n_features))

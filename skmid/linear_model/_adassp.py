@@ -7,7 +7,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
+
+from ._base import LinearPredictMixin
 
 #: Failure probability rho of the eigenvalue bound that sets the ridge.
 ADASSP_RHO = 0.05
@@ -50,7 +52,7 @@ def _clip(values, lower, upper, name):
     return clipped
 
 
-class AdaSSPLinearRegression(RegressorMixin, BaseEstimator):
+class AdaSSPLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
     r"""Differentially private linear regression by AdaSSP (Wang 2018).
 
     Adaptive sufficient-statistics perturbation, the MID paper's differential
@@ -211,19 +213,3 @@ class AdaSSPLinearRegression(RegressorMixin, BaseEstimator):
             self.coef_, self.intercept_ = theta, 0.0
         self.ridge_ = float(ridge)
         return self
-
-    def predict(self, X):
-        """Predict with the private linear model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_

@@ -8,12 +8,9 @@ from scipy import linalg, optimize
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from ._base import LinearPredictMixin
 from ._mid_binned import binned_mixture_entropy_and_gradient
 from ._mid_kernels import mixture_entropy_and_gradient
 
@@ -73,7 +70,7 @@ def mixture_entropy(z, weights, sigma, *, approximation="exact", grid_step=0.1):
     return mixture_entropy_and_gradient(z, weights, sigma)
 
 
-class MIDLinearRegression(RegressorMixin, BaseEstimator):
+class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
     r"""Least squares with a mutual-information penalty against model inversion.
 
     The MID defense (Wang, Zhang and Jia, AAAI 2021, eq. 1) trains a model that
@@ -270,23 +267,6 @@ class MIDLinearRegression(RegressorMixin, BaseEstimator):
             )[0]
         )
         return self
-
-    def predict(self, X):
-        """Predict with the linear model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted values.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_
 
     def _minimise(self, Xc, yc, weights, coef, sigma, approximation):
         # Optimise over beta = coef * scale on standardised columns, with the

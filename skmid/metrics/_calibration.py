@@ -1,10 +1,8 @@
 """Calibration of probabilistic classifiers."""
 
-import numbers
-
 import numpy as np
 
-from ..utils._validation import check_probabilities_and_labels
+from ..utils._validation import check_int, check_probabilities_and_labels
 
 
 def expected_calibration_error(y_true, y_prob, *, n_bins=15, labels=None):
@@ -46,12 +44,7 @@ def expected_calibration_error(y_true, y_prob, *, n_bins=15, labels=None):
     >>> round(expected_calibration_error([0, 1, 1], y_prob, n_bins=10), 4)
     0.4
     """
-    if (
-        isinstance(n_bins, bool)
-        or not isinstance(n_bins, numbers.Integral)
-        or n_bins < 1
-    ):
-        raise ValueError(f"n_bins must be an integer >= 1; got {n_bins!r}.")
+    check_int(n_bins, "n_bins", 1)
     codes, y_prob = check_probabilities_and_labels(y_true, y_prob, labels=labels)
     confidence = y_prob.max(axis=1)
     correct = (y_prob.argmax(axis=1) == codes).astype(np.float64)

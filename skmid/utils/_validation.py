@@ -175,10 +175,14 @@ def check_scalar_choice(value, name, options):
     return value
 
 
-def check_positive_int(value, name):
-    """Raise a ValueError unless ``value`` is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+def check_int(value, name, min_value):
+    """Return ``int(value)``, or raise a ValueError if not an integer >= min_value."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Integral)
+        or value < min_value
+    ):
+        raise ValueError(f"{name} must be an integer >= {min_value}; got {value!r}.")
     return int(value)
 
 
