@@ -15,6 +15,7 @@ _SUBMODULES = [
     "datasets",
     "linear_model",
     "metrics",
+    "postprocessing",
     "utils",
 ]
 

@@ -42,10 +42,14 @@ def normalized_entropy(p):
     array([0.    , 1.    , 0.8113])
     """
     p = check_probability_matrix(p, input_name="p")
-    n_classes = p.shape[1]
-    if n_classes < 2:
+    if p.shape[1] < 2:
         raise ValueError("normalized_entropy needs at least 2 classes; got 1 column.")
-    entropy = -xlogy(p, p).sum(axis=1) / np.log(n_classes)
+    return normalized_entropy_unchecked(p)
+
+
+def normalized_entropy_unchecked(p):
+    """:func:`normalized_entropy` of a validated matrix with >= 2 columns."""
+    entropy = -xlogy(p, p).sum(axis=1) / np.log(p.shape[1])
     return np.clip(entropy, 0.0, 1.0) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 

@@ -1,0 +1,18 @@
+"""Post-processing defenses on confidence vectors, and a classifier applying them."""
+
+from ._base import BasePostProcessor, preserve_predicted_label
+from ._baselines import NoisePostProcessor, RoundingPostProcessor, TopLabelPostProcessor
+from ._cmi import CMIPostProcessor
+from ._defended import DefendedClassifier
+from ._waterfill import waterfill
+
+__all__ = [
+    "BasePostProcessor",
+    "CMIPostProcessor",
+    "DefendedClassifier",
+    "NoisePostProcessor",
+    "RoundingPostProcessor",
+    "TopLabelPostProcessor",
+    "preserve_predicted_label",
+    "waterfill",
+]

@@ -1,0 +1,192 @@
+"""The contract every post-processing defense shares, and the label modifier."""
+
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._validation import (
+    PROBABILITY_ATOL,
+    check_probability_matrix,
+    encode_class_labels,
+)
+from ._waterfill import PARALLEL_MIN_ENTRIES
+from ._waterfill_kernels import row_uniforms_parallel, row_uniforms_serial
+
+#: Relative margin by which the label modifier lifts the predicted class.
+LABEL_MARGIN = 1e-6
+
+
+def preserve_predicted_label(p_original, p_defended):
+    r"""Label modifier: make each defended row's argmax the original argmax.
+
+    The probability-space form of eq. (2) of the adversarial-noise defense
+    paper, :math:`m_l = \mathrm{ReLU}(\max(c + n) - (c_l + n_l))`: where the
+    defense moved the top class :math:`l = \arg\max p^{\mathrm{orig}}`, its
+    entry is lifted to the row's maximum (times ``1 + 1e-6``, so that the
+    argmax is unique) and the row is renormalised. Rows whose argmax is
+    already :math:`l` are returned unchanged. Usable after any defense; the
+    lift can exceed that defense's distortion budget, by design.
+
+    Parameters
+    ----------
+    p_original : array-like of shape (n_samples, n_classes)
+        Undefended probability vectors.
+    p_defended : array-like of shape (n_samples, n_classes)
+        Defended probability vectors, row for row.
+
+    Returns
+    -------
+    p : ndarray of shape (n_samples, n_classes)
+        ``p_defended`` with the original predicted label restored.
+
+    Examples
+    --------
+    >>> from skmid.postprocessing import preserve_predicted_label
+    >>> preserve_predicted_label([[0.6, 0.4]], [[0.3, 0.7]]).round(4)
+    array([[0.5, 0.5]])
+    >>> preserve_predicted_label([[0.6, 0.4]], [[0.3, 0.7]]).argmax(axis=1)
+    array([0])
+    """
+    p_original = check_probability_matrix(p_original, input_name="p_original")
+    p_defended = check_probability_matrix(
+        p_defended, n_classes=p_original.shape[1], input_name="p_defended"
+    )
+    if p_defended.shape != p_original.shape:
+        raise ValueError(
+            "p_original and p_defended must have the same shape; got "
+            f"{p_original.shape} and {p_defended.shape}."
+        )
+    label = p_original.argmax(axis=1)
+    moved = np.flatnonzero(p_defended.argmax(axis=1) != label)
+    if moved.size == 0:
+        return p_defended
+    p = p_defended.copy()
+    rows = p[moved]
+    rows[np.arange(moved.size), label[moved]] = rows.max(axis=1) * (1 + LABEL_MARGIN)
+    p[moved] = rows / rows.sum(axis=1, keepdims=True)
+    return p
+
+
+class BasePostProcessor(
+    OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
+    """Base class of the defenses that transform confidence vectors.
+
+    ``fit`` and ``transform`` validate once (rows on the simplex, the fitted
+    number of columns) and check that the output stays on the simplex;
+    subclasses write only ``_fit(P, codes)`` and ``_transform(P)``. A subclass
+    with a ``preserve_label`` parameter gets the label modifier applied after
+    ``_transform``. Inputs are ``P`` of shape (n_samples, n_classes); the
+    optional ``y`` of ``fit`` holds column indices or labels in column order
+    (see :func:`skmid.utils.encode_class_labels`).
+    """
+
+    _parameter_constraints = {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, P, y=None):
+        """Fit the defense on probability vectors ``P`` and optional labels ``y``.
+
+        Parameters
+        ----------
+        P : array-like of shape (n_samples, n_classes)
+            The target model's probability vectors.
+        y : array-like of shape (n_samples,), default=None
+            True labels of the rows (column indices or labels in column order).
+
+        Returns
+        -------
+        self : object
+            The fitted defense.
+        """
+        P = self._validate_probabilities(P, reset=True)
+        codes = None
+        if y is not None:
+            codes = encode_class_labels(y, P.shape[1], input_name="y")
+            if codes.shape[0] != P.shape[0]:
+                raise ValueError(
+                    f"P has {P.shape[0]} rows but y has {codes.shape[0]} labels."
+                )
+        elif self.__sklearn_tags__().target_tags.required:
+            raise ValueError(
+                f"{type(self).__name__} requires y (the true labels of P's rows)."
+            )
+        self._fit(P, codes)
+        return self
+
+    def transform(self, P):
+        """Apply the defense to probability vectors.
+
+        Parameters
+        ----------
+        P : array-like of shape (n_samples, n_classes)
+            The target model's probability vectors, with the fitted number of
+            columns.
+
+        Returns
+        -------
+        P_defended : ndarray of shape (n_samples, n_classes)
+            The defended probability vectors, rows on the simplex.
+        """
+        check_is_fitted(self)
+        P = self._validate_probabilities(P, reset=False)
+        defended = self._transform(P)
+        if getattr(self, "preserve_label", False):
+            defended = preserve_predicted_label(P, defended)
+        self._check_output(defended)
+        return defended
+
+    def _fit(self, P, codes):
+        """Learn what ``_transform`` needs; the default learns nothing."""
+
+    @abstractmethod
+    def _transform(self, P):
+        """Defended version of the validated probability matrix ``P``."""
+
+    def _validate_probabilities(self, P, *, reset):
+        P = validate_data(self, P, reset=reset, dtype=np.float64)
+        return check_probability_matrix(P, input_name="P")
+
+    @staticmethod
+    def _check_output(defended):
+        # A defense that leaves the simplex is a bug in skmid, not bad input.
+        if (defended < 0).any() or np.any(
+            np.abs(defended.sum(axis=1) - 1) > PROBABILITY_ATOL
+        ):
+            raise RuntimeError("The defense produced rows off the probability simplex.")
+
+    def _draw_hash_seed(self):
+        """Set ``hash_seed_`` from ``random_state``; return the generator used."""
+        rng = check_random_state(self.random_state)
+        self.hash_seed_ = int(rng.randint(0, 2**31 - 1))
+        return rng
+
+    def _row_uniforms(self, P, n_draws):
+        """Uniforms drawn from a hash of each row, mixed with ``hash_seed_``.
+
+        The same query always gets the same draws, whatever else is in the batch.
+        """
+        kernel = (
+            row_uniforms_parallel
+            if P.size >= PARALLEL_MIN_ENTRIES
+            else row_uniforms_serial
+        )
+        return kernel(
+            np.ascontiguousarray(P),
+            float(self.hash_resolution),
+            self.hash_seed_,
+            n_draws,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags

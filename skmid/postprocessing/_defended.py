@@ -1,0 +1,271 @@
+"""A classifier whose published probabilities pass through a defense."""
+
+import inspect
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import check_cv, cross_val_predict, train_test_split
+from sklearn.utils import assert_all_finite, check_random_state, column_or_1d
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._validation import encode_class_labels
+from ._cmi import CMIPostProcessor
+
+
+class DefendedClassifier(ClassifierMixin, BaseEstimator):
+    """Fit a classifier and a post-processing defense of its probabilities.
+
+    The defense is fitted on predictions the classifier did not train on, as
+    the papers prescribe (the class prototypes of :class:`CMIPostProcessor` come
+    from a validation set):
+
+    - ``cv=None`` (default): a stratified split holds out
+      ``validation_fraction`` of the rows; the classifier fits on the rest and
+      the defense on the classifier's probabilities for the held-out rows.
+    - ``cv`` an int, splitter or iterable: out-of-fold probabilities from
+      :func:`~sklearn.model_selection.cross_val_predict` fit the defense, and
+      the classifier is then refitted on all rows.
+    - ``cv="prefit"``: ``estimator`` is already fitted and is used as is; all
+      of ``X, y`` fit the defense (pass data the classifier did not see).
+
+    The defense receives ``(P, y)`` with ``y`` as column indices of ``P``. A
+    defense whose ``fit`` also takes an ``inputs`` keyword (for example one
+    that trains an inversion model) receives the held-out rows of ``X``
+    there.
+
+    ``predict_proba`` is the defended output, ``predict`` its argmax (what a
+    user of the published model sees), and the undefended model stays
+    reachable as ``estimator_``.
+
+    Parameters
+    ----------
+    estimator : classifier with ``predict_proba``, default=None
+        The model to defend; None means
+        :class:`~sklearn.linear_model.LogisticRegression`.
+    defense : transformer of probability vectors, default=None
+        The post-processing defense, fitted by ``fit(P, y)``; None means
+        :class:`CMIPostProcessor` with its defaults.
+    validation_fraction : float, default=0.2
+        Fraction of rows held out for the defense when ``cv=None``.
+    cv : None, int, cross-validation generator, iterable or "prefit", default=None
+        How the defense's training predictions are made (see above).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the held-out split when ``cv=None``, and every ``random_state``
+        left at None in the estimator and the defense (their copies, that is:
+        the given objects are not modified).
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted, undefended classifier.
+    defense_ : transformer
+        The fitted defense.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the column order of ``predict_proba``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features, when ``X`` has string column names.
+
+    See Also
+    --------
+    CMIPostProcessor : The default defense.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skmid.postprocessing import CMIPostProcessor, DefendedClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = DefendedClassifier(
+    ...     LogisticRegression(max_iter=1000),
+    ...     CMIPostProcessor(epsilon=0.5, random_state=0),
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> model.estimator_.predict_proba(X[:2]).round(3)  # undefended
+    array([[0.978, 0.022, 0.   ],
+           [0.967, 0.033, 0.   ]])
+    >>> model.predict_proba(X[:2]).round(3)  # both moved to the setosa prototype
+    array([[0.973, 0.027, 0.   ],
+           [0.973, 0.027, 0.   ]])
+    >>> round(model.score(X, y), 2)
+    0.96
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "defense": [HasMethods(["fit", "transform"]), None],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "cv": ["cv_object", StrOptions({"prefit"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        defense=None,
+        *,
+        validation_fraction=0.2,
+        cv=None,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.defense = defense
+        self.validation_fraction = validation_fraction
+        self.cv = cv
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit the classifier and the defense.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, in whatever form the estimator accepts.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : object
+            The fitted meta-estimator.
+        """
+        _check_2d(X)
+        validate_data(self, X, y, skip_check_array=True)
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind in "fc":
+            assert_all_finite(y, input_name="y")
+        check_classification_targets(y)
+        estimator = LogisticRegression() if self.estimator is None else self.estimator
+        defense = _seeded(
+            CMIPostProcessor() if self.defense is None else self.defense,
+            self.random_state,
+        )
+
+        if isinstance(self.cv, str) and self.cv == "prefit":
+            check_is_fitted(estimator)
+            self.estimator_ = estimator
+            X_defense, y_defense = X, y
+            P_defense = estimator.predict_proba(X)
+        elif self.cv is None:
+            X_fit, X_defense, y_fit, y_defense = self._holdout_split(X, y)
+            self.estimator_ = _seeded(estimator, self.random_state).fit(X_fit, y_fit)
+            P_defense = self.estimator_.predict_proba(X_defense)
+        else:
+            cv = check_cv(self.cv, y, classifier=True)
+            estimator = _seeded(estimator, self.random_state)
+            P_defense = cross_val_predict(
+                clone(estimator), X, y, cv=cv, method="predict_proba"
+            )
+            X_defense, y_defense = X, y
+            self.estimator_ = estimator.fit(X, y)
+
+        self.classes_ = self.estimator_.classes_
+        known = np.isin(y_defense, self.classes_)
+        codes = encode_class_labels(
+            y_defense[known], len(self.classes_), labels=self.classes_
+        )
+        fit_params = {}
+        if "inputs" in inspect.signature(defense.fit).parameters:
+            fit_params["inputs"] = _take_rows(X_defense, known)
+        self.defense_ = defense.fit(P_defense[known], codes, **fit_params)
+        return self
+
+    def _holdout_split(self, X, y):
+        n_samples = len(y)
+        n_held_out = int(np.ceil(self.validation_fraction * n_samples))
+        n_classes = len(np.unique(y))
+        if n_samples < 2 or n_held_out >= n_samples:
+            raise ValueError(
+                f"DefendedClassifier needs at least 2 samples to hold out "
+                f"validation_fraction={self.validation_fraction} of them for the "
+                f"defense; got {n_samples} sample(s)."
+            )
+        counts = np.unique(y, return_counts=True)[1]
+        stratify = (
+            y
+            if counts.min() >= 2 and n_classes <= n_held_out <= n_samples - n_classes
+            else None
+        )
+        return train_test_split(
+            X,
+            y,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+            random_state=self.random_state,
+        )
+
+    def predict_proba(self, X):
+        """Defended class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The estimator's probabilities after the defense.
+        """
+        check_is_fitted(self)
+        _check_2d(X)
+        validate_data(self, X, skip_check_array=True, reset=False)
+        return self.defense_.transform(self.estimator_.predict_proba(X))
+
+    def predict(self, X):
+        """Class of the largest defended probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted class labels.
+        """
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        estimator = LogisticRegression() if self.estimator is None else self.estimator
+        inner = estimator.__sklearn_tags__()
+        tags.input_tags = inner.input_tags
+        return tags
+
+
+def _seeded(estimator, random_state):
+    """A clone with every ``random_state`` left at None set from ``random_state``."""
+    estimator = clone(estimator)
+    if random_state is None:
+        return estimator
+    rng = check_random_state(random_state)
+    seeds = {
+        key: int(rng.randint(np.iinfo(np.int32).max))
+        for key, value in sorted(estimator.get_params(deep=True).items())
+        if (key == "random_state" or key.endswith("__random_state")) and value is None
+    }
+    return estimator.set_params(**seeds)
+
+
+def _check_2d(X):
+    if getattr(X, "ndim", 2) != 2:
+        raise ValueError(
+            f"Expected 2D array, got {X.ndim}D array instead. Reshape your data "
+            "with array.reshape(-1, 1) for a single feature or "
+            "array.reshape(1, -1) for a single sample."
+        )
+
+
+def _take_rows(X, mask):
+    if hasattr(X, "iloc"):
+        return X.iloc[np.flatnonzero(mask)]
+    return np.asarray(X)[mask] if not hasattr(X, "tocsr") else X.tocsr()[mask]

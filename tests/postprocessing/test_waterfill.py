@@ -1,0 +1,259 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.optimize import minimize
+from scipy.special import softmax, xlogy
+
+from skmid.postprocessing import waterfill
+
+try:
+    import torch as TORCH
+except ImportError:  # the nn extra is optional
+    TORCH = None
+from skmid.postprocessing._waterfill_kernels import waterfill_parallel, waterfill_serial
+
+
+def kl(p, q):
+    with np.errstate(divide="ignore"):
+        return float((xlogy(p, p) - xlogy(p, q)).sum())
+
+
+def slsqp_reference(f, q, budget):
+    """The problem with p = f + up - down, solved by a generic solver."""
+    k = len(f)
+
+    def objective(z):
+        p = np.clip(f + z[:k] - z[k:], 1e-300, None)
+        return np.sum(p * np.log(p / q))
+
+    def gradient(z):
+        p = np.clip(f + z[:k] - z[k:], 1e-300, None)
+        g = np.log(p / q) + 1
+        return np.r_[g, -g]
+
+    constraints = [
+        {"type": "eq", "fun": lambda z: z[:k].sum() - z[k:].sum()},
+        {"type": "ineq", "fun": lambda z: budget - z.sum()},
+        {"type": "ineq", "fun": lambda z: f + z[:k] - z[k:]},
+    ]
+    result = minimize(
+        objective,
+        np.zeros(2 * k),
+        jac=gradient,
+        constraints=constraints,
+        bounds=[(0, None)] * (2 * k),
+        method="SLSQP",
+        options={"ftol": 1e-15, "maxiter": 2000},
+    )
+    return np.clip(f + result.x[:k] - result.x[k:], 0, None)
+
+
+def random_simplex(rng, n, k, sharpness=3.0):
+    return softmax(sharpness * rng.normal(size=(n, k)), axis=1)
+
+
+def test_known_answer_both_halves():
+    f = np.array([[0.7, 0.2, 0.1]])
+    q = np.array([[0.2, 0.3, 0.5]])
+    # Rise: only the last entry climbs, w_up = 0.6 -> 0.3. Fall: w_down = 2.5.
+    np.testing.assert_allclose(waterfill(f, q, 0.4), [[0.5, 0.2, 0.3]], atol=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_matches_generic_convex_solver(seed):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 9))
+    f = random_simplex(rng, 1, k)
+    q = random_simplex(rng, 1, k)
+    budget = rng.uniform(0.05, 1.0) * np.abs(f - q).sum()
+    p = waterfill(f, q, budget)[0]
+    reference = slsqp_reference(f[0], q[0], budget)
+    assert abs(p.sum() - 1) <= 1e-12
+    assert np.abs(p - f[0]).sum() <= budget + 1e-12
+    assert p.min() >= 0
+    # Never worse than the generic solver, and the generic solver agrees.
+    assert kl(p, q[0]) <= kl(reference, q[0]) + 1e-8
+    assert kl(p, q[0]) >= kl(reference, q[0]) - 1e-6
+
+
+def test_kkt_conditions_hold_on_large_random_instances():
+    rng = np.random.default_rng(1)
+    f = random_simplex(rng, 64, 50)
+    q = random_simplex(rng, 64, 50)
+    budget = 0.5 * np.abs(f - q).sum(axis=1)
+    p = waterfill(f, q, budget)
+    for fr, qr, pr in zip(f, q, p, strict=True):
+        up = pr > fr + 1e-14
+        down = pr < fr - 1e-14
+        w_up = (pr[up] / qr[up]).mean()
+        w_down = (pr[down] / qr[down]).mean()
+        np.testing.assert_allclose(pr[up] / qr[up], w_up, rtol=1e-10)
+        np.testing.assert_allclose(pr[down] / qr[down], w_down, rtol=1e-10)
+        still = ~(up | down)
+        # Untouched entries have ratios between the two levels.
+        assert np.all(fr[still] / qr[still] >= w_up * (1 - 1e-10))
+        assert np.all(fr[still] / qr[still] <= w_down * (1 + 1e-10))
+        assert w_up < 1 < w_down
+
+
+def test_budget_zero_returns_f_and_large_budget_returns_q():
+    rng = np.random.default_rng(2)
+    f = random_simplex(rng, 5, 6)
+    q = random_simplex(rng, 5, 6)
+    np.testing.assert_array_equal(waterfill(f, q, 0.0), f)
+    np.testing.assert_array_equal(waterfill(f, q, np.abs(f - q).sum(axis=1)), q)
+    np.testing.assert_array_equal(waterfill(f, q, 2.0), q)
+
+
+def test_per_row_budgets_and_shared_target():
+    rng = np.random.default_rng(3)
+    f = random_simplex(rng, 4, 5)
+    q = random_simplex(rng, 1, 5)[0]
+    budget = np.array([0.0, 0.1, 0.3, 2.0])
+    p = waterfill(f, q, budget)
+    np.testing.assert_allclose(
+        np.abs(p - f).sum(axis=1), [0.0, 0.1, 0.3, np.abs(f[3] - q).sum()], atol=1e-14
+    )
+    np.testing.assert_array_equal(p[3], q)
+
+
+def test_zeros_in_f_and_q():
+    f = np.array([[0.5, 0.3, 0.2, 0.0]])
+    q = np.array([[0.0, 0.5, 0.0, 0.5]])
+    # Mass on q's zeros is drained first, from the top down to a common cap.
+    np.testing.assert_allclose(waterfill(f, q, 0.1), [[0.45, 0.3, 0.2, 0.05]])
+    np.testing.assert_allclose(waterfill(f, q, 0.8), [[0.15, 0.35, 0.15, 0.35]])
+    np.testing.assert_allclose(waterfill(f, q, 1.5), [[0.0, 0.5, 0.0, 0.5]])
+    # A zero of f rises like any other entry below q.
+    p = waterfill([[1.0, 0.0]], [[0.5, 0.5]], 0.4)
+    np.testing.assert_allclose(p, [[0.8, 0.2]])
+
+
+def test_drained_zeros_leave_the_rest_to_the_falling_level():
+    f = np.array([[0.1, 0.6, 0.3]])
+    q = np.array([[0.0, 0.2, 0.8]])
+    p = waterfill(f, q, 0.6)[0]
+    # 0.1 of the 0.3 falling budget drains the zero, the other 0.2 lowers 0.6.
+    np.testing.assert_allclose(p, [0.0, 0.4, 0.6], atol=1e-15)
+    reference = slsqp_reference(f[0], np.array([1e-300, 0.2, 0.8]), 0.6)
+    np.testing.assert_allclose(p, reference, atol=1e-6)
+
+
+def test_two_classes_closed_form():
+    f = np.array([[0.9, 0.1], [0.2, 0.8]])
+    q = np.array([[0.3, 0.7], [0.6, 0.4]])
+    np.testing.assert_allclose(waterfill(f, q, 0.2), [[0.8, 0.2], [0.3, 0.7]])
+
+
+def test_a_million_classes():
+    rng = np.random.default_rng(4)
+    f = random_simplex(rng, 2, 10**6, sharpness=10.0)
+    q = random_simplex(rng, 2, 10**6, sharpness=10.0)
+    p = waterfill(f, q, 0.5)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.abs(p - f).sum(axis=1), 0.5, atol=1e-12)
+    torch = pytest.importorskip("torch")
+    p_torch = waterfill(torch.from_numpy(f), torch.from_numpy(q), 0.5).numpy()
+    np.testing.assert_allclose(p, p_torch, atol=1e-12)
+
+
+def test_serial_and_parallel_kernels_agree_bitwise():
+    rng = np.random.default_rng(5)
+    f = random_simplex(rng, 50, 30)
+    q = random_simplex(rng, 50, 30)
+    budget = rng.uniform(0, 1, 50)
+    out_serial = np.empty_like(f)
+    out_parallel = np.empty_like(f)
+    waterfill_serial(f, q, budget, out_serial)
+    waterfill_parallel(f, q, budget, out_parallel)
+    np.testing.assert_array_equal(out_serial, out_parallel)
+
+
+@pytest.mark.parametrize(
+    "f, q, budget, match",
+    [
+        ([[0.5, 0.6]], [[0.5, 0.5]], 0.1, "f must hold probability vectors"),
+        ([[0.5, 0.5]], [[0.5, 0.5, 0.0]], 0.1, "same shape"),
+        ([[0.5, 0.5]], [[np.nan, 0.5]], 0.1, "NaN"),
+        ([[0.5, 0.5]], [[0.5, 0.5]], -0.1, "budget must be finite and >= 0"),
+        ([[0.5, 0.5]], [[0.5, 0.5]], [0.1, 0.2], r"shape \(1,\)"),
+    ],
+)
+def test_bad_input_raises(f, q, budget, match):
+    with pytest.raises(ValueError, match=match):
+        waterfill(f, q, budget)
+
+
+def test_torch_matches_numba_and_keeps_device_and_dtype():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    f = random_simplex(rng, 100, 12)
+    q = random_simplex(rng, 100, 12)
+    q[:10, :3] = 0
+    q /= q.sum(axis=1, keepdims=True)
+    f[10:20, 5] = 0
+    f /= f.sum(axis=1, keepdims=True)
+    budget = rng.uniform(0, 2, 100)
+    budget[:3] = 0
+    expected = waterfill(f, q, budget)
+    result = waterfill(
+        torch.from_numpy(f), torch.from_numpy(q), torch.from_numpy(budget)
+    )
+    assert isinstance(result, torch.Tensor) and result.dtype == torch.float64
+    np.testing.assert_allclose(result.numpy(), expected, atol=1e-12)
+    result32 = waterfill(torch.from_numpy(f).float(), torch.from_numpy(q).float(), 0.3)
+    assert result32.dtype == torch.float32
+    np.testing.assert_allclose(result32.numpy(), waterfill(f, q, 0.3), atol=1e-5)
+    with pytest.raises(ValueError, match="probability vectors"):
+        waterfill(torch.ones(2, 3), torch.from_numpy(q[:2, :3]), 0.1)
+
+
+@pytest.mark.skipif(
+    "not __import__('importlib').util.find_spec('torch') "
+    "or not __import__('torch').cuda.is_available()",
+    reason="needs a CUDA device",
+)
+def test_torch_on_cuda_matches_cpu():
+    import torch
+
+    rng = np.random.default_rng(7)
+    f = random_simplex(rng, 256, 1000)
+    q = random_simplex(rng, 256, 1000)
+    expected = waterfill(f, q, 0.4)
+    result = waterfill(torch.from_numpy(f).cuda(), torch.from_numpy(q).cuda(), 0.4)
+    assert result.device.type == "cuda"
+    np.testing.assert_allclose(result.cpu().numpy(), expected, atol=1e-12)
+
+
+simplex_rows = st.integers(2, 12).flatmap(
+    lambda k: st.tuples(
+        arrays(np.float64, (3, k), elements=st.floats(0, 1)),
+        arrays(np.float64, (3, k), elements=st.floats(0, 1)),
+        arrays(np.float64, (3,), elements=st.floats(0, 2.5)),
+    )
+)
+
+
+def _normalise(a):
+    a = a + 1e-12 * (a.sum(axis=1, keepdims=True) == 0)
+    return a / a.sum(axis=1, keepdims=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(simplex_rows)
+def test_property_simplex_budget_and_between(data):
+    f, q, budget = _normalise(data[0]), _normalise(data[1]), data[2]
+    p = waterfill(f, q, budget)
+    assert np.all(p >= 0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(np.abs(p - f).sum(axis=1) <= budget + 1e-12)
+    # Every entry lies between f and q (eq. 15 of the paper).
+    low, high = np.minimum(f, q), np.maximum(f, q)
+    assert np.all(p >= low - 1e-12) and np.all(p <= high + 1e-12)
+    # Rows are solved independently: reversing the batch reverses the answer.
+    np.testing.assert_array_equal(waterfill(f[::-1], q[::-1], budget[::-1]), p[::-1])
+    if TORCH is not None:
+        p_torch = waterfill(TORCH.from_numpy(f), TORCH.from_numpy(q), budget)
+        np.testing.assert_allclose(p_torch.numpy(), p, atol=1e-12)
