@@ -16,6 +16,7 @@ _SUBMODULES = [
     "linear_model",
     "metrics",
     "postprocessing",
+    "tree",
     "utils",
 ]
 

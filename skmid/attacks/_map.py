@@ -15,6 +15,8 @@ from ._base import BaseAttack
 
 #: Laplace smoothing of the attacker's confusion counts P(y | prediction).
 CONFUSION_SMOOTHING = 1.0
+#: Added to a tree node's class count in the with-counts attack.
+COUNT_SMOOTHING = 0.5
 
 
 def _is_frame(X):
@@ -75,8 +77,25 @@ class MAPAttributeInference(BaseAttack):
         Standard deviation of the regression model's Gaussian error. By
         default it is estimated, for each attacked model, from that model's
         residuals on the data given to ``fit``.
-    mode : {"naive"}, default="naive"
-        The black-box attack described above.
+    mode : {"naive", "counts"}, default="naive"
+        ``"naive"``: the black-box attack described above, for any model.
+        ``"counts"``: Fredrikson et al.'s (2015) white-box "MAP with counts"
+        on a decision tree, which reads the training counts in the fitted
+        tree: candidate :math:`v` sends :math:`(x_{ns}, v)` to node
+        :math:`L_v`, where :math:`n_{L_v}(y)` training rows had label
+        :math:`y`; the candidates that reach the same node share it in
+        proportion to the prior,
+
+        .. math::
+
+            P(v \mid x_{ns}, y) \propto (n_{L_v}(y) + 0.5)\,
+            \frac{\pi(v)}{\sum_{v' : L_{v'} = L_v} \pi(v')}.
+
+        A node reached by every candidate gives back the prior; a split on the
+        sensitive feature gives the joint counts of the tree's cells. Works on
+        :class:`~skmid.tree.MIDDecisionTreeClassifier`,
+        :class:`~skmid.tree.DPID3Classifier` (whose counts are noisy),
+        scikit-learn's ``DecisionTreeClassifier``, and pipelines ending in one.
 
     Attributes
     ----------
@@ -139,7 +158,7 @@ class MAPAttributeInference(BaseAttack):
         -------
         self : object
         """
-        check_scalar_choice(self.mode, "mode", {"naive"})
+        check_scalar_choice(self.mode, "mode", {"naive", "counts"})
         if self.sensitive_feature is None:
             raise ValueError("sensitive_feature is required.")
         X = _check_rows(X, np.shape(X)[1] if np.ndim(X) == 2 else -1)
@@ -237,6 +256,8 @@ class MAPAttributeInference(BaseAttack):
         return batch
 
     def _log_likelihood(self, estimator, X, y):
+        if self.mode == "counts":
+            return self._counts_log_likelihood(estimator, X, y)
         n_rows, n_values = X.shape[0], len(self.values_)
         predictions = estimator.predict(self._candidate_batch(X))
         predictions = np.asarray(predictions).reshape(n_values, n_rows).T
@@ -269,16 +290,27 @@ class MAPAttributeInference(BaseAttack):
         np.add.at(counts, (background_pred[known], background_true[known]), 1.0)
         # log P(Y = y | prediction), rows: prediction, columns: true label
         log_confusion = np.log(counts / counts.sum(axis=1, keepdims=True))
-        y_codes = np.searchsorted(classes, np.asarray(y))
-        y_codes = np.minimum(y_codes, n_classes - 1)
-        if np.any(classes[y_codes] != np.asarray(y)):
-            raise ValueError("y holds labels that the attacked classifier never saw.")
+        y_codes = _label_codes(classes, y)
         prediction_codes = np.searchsorted(classes, predictions)
         return log_confusion[prediction_codes, y_codes[:, None]]
 
+    def _counts_log_likelihood(self, estimator, X, y):
+        tree, batch = _final_tree(estimator, self._candidate_batch(X))
+        counts = _node_class_counts(tree)
+        n_rows, n_values = X.shape[0], len(self.values_)
+        nodes = np.asarray(tree.apply(batch)).reshape(n_values, n_rows).T
+        y_codes = _label_codes(tree.classes_, y)
+        node_counts = counts[nodes, y_codes[:, None]]
+        same_node = nodes[:, :, None] == nodes[:, None, :]
+        shared_prior = same_node @ self.prior_
+        # The prior is added back by infer_proba, so divide it out of the share.
+        return np.log(node_counts + COUNT_SMOOTHING) - np.log(
+            np.maximum(shared_prior, 1e-300)
+        )
+
     def _validate_query(self, estimator, X, y):
         self._check_fitted()
-        if not hasattr(estimator, "predict"):
+        if self.mode == "naive" and not hasattr(estimator, "predict"):
             raise ValueError(
                 "The attacked estimator must have predict; got "
                 f"{type(estimator).__name__}."
@@ -310,9 +342,11 @@ class MAPAttributeInference(BaseAttack):
             Columns in the order of ``values_``.
         """
         X, y = self._validate_query(estimator, X, y)
-        log_posterior = self._log_likelihood(estimator, X, y) + np.log(
-            np.maximum(self.prior_, 1e-300)
-        )
+        log_likelihood = self._log_likelihood(estimator, X, y)
+        # Centring each row first makes rows whose likelihood does not depend
+        # on the candidate return exactly the prior: no rounding noise to rank.
+        log_likelihood -= log_likelihood.max(axis=1, keepdims=True)
+        log_posterior = log_likelihood + np.log(np.maximum(self.prior_, 1e-300))
         return np.exp(log_posterior - logsumexp(log_posterior, axis=1, keepdims=True))
 
     def infer(self, estimator, X, y):
@@ -359,6 +393,42 @@ class MAPAttributeInference(BaseAttack):
         X = _check_rows(X, self.n_features_in_)
         truth = self._encode_truth(self._sensitive_column_values(X))
         return metric_function(truth, proba.argmax(axis=1), proba)
+
+
+def _final_tree(estimator, batch):
+    """The tree at the end of ``estimator`` and ``batch`` as that tree sees it."""
+    steps = getattr(estimator, "steps", None)
+    if steps is not None:
+        batch = estimator[:-1].transform(batch)
+        estimator = steps[-1][1]
+    if not (hasattr(estimator, "apply") and hasattr(estimator, "tree_")):
+        raise ValueError(
+            'mode="counts" attacks a fitted decision tree (an estimator with apply '
+            f"and tree_, or a pipeline ending in one); got {type(estimator).__name__}."
+        )
+    return estimator, batch
+
+
+def _node_class_counts(tree):
+    """Training rows of each class per node, shape (n_nodes, n_classes)."""
+    value = np.asarray(tree.tree_.value)
+    if value.ndim == 2:  # skmid's trees store class counts
+        return np.clip(value, 0.0, None)
+    # scikit-learn's (n_nodes, n_outputs, n_classes), fractions since 1.4
+    value = value[:, 0, :]
+    weights = np.asarray(tree.tree_.weighted_n_node_samples)
+    if np.allclose(value.sum(axis=1), 1.0):
+        return value * weights[:, None]
+    return value
+
+
+def _label_codes(classes, y):
+    classes = np.asarray(classes)
+    y = np.asarray(y)
+    codes = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+    if np.any(classes[codes] != y):
+        raise ValueError("y holds labels that the attacked classifier never saw.")
+    return codes
 
 
 def _isnan(values):

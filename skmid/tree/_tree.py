@@ -1,0 +1,226 @@
+"""The fitted structure of a categorical tree: what a white-box attacker sees."""
+
+import numpy as np
+from scipy import sparse
+
+
+class CategoricalTree:
+    """Node arrays of a fitted multiway tree (the ``tree_`` attribute).
+
+    Nodes are numbered breadth first from the root, 0. For every node:
+
+    Attributes
+    ----------
+    node_count : int
+        Number of nodes.
+    n_classes : int
+        Number of classes.
+    feature : ndarray of shape (node_count,)
+        Split feature (column index), -1 for a leaf.
+    threshold : ndarray of shape (node_count,)
+        Threshold of a numeric split (``<=`` goes to the first child); NaN for
+        categorical splits and leaves.
+    value : ndarray of shape (node_count, n_classes)
+        Training rows of each class that reached the node (class counts; noisy
+        counts for :class:`DPID3Classifier`).
+    n_node_samples : ndarray of shape (node_count,)
+        Training rows that reached the node.
+    parent : ndarray of shape (node_count,)
+        Parent node, -1 for the root.
+    depth : ndarray of shape (node_count,)
+        Depth of the node (the root has depth 0).
+    slot_start, n_slots, slot_child : ndarray
+        Child lookup: the children of node ``t`` are
+        ``slot_child[slot_start[t] : slot_start[t] + n_slots[t]]``, one slot per
+        category of the split feature (in the order of the estimator's
+        ``categories_``) or three for a numeric split (``<=``, ``>``,
+        missing); -1 where no training row went.
+    categories : list of ndarray or None
+        Categories of each feature (None for numeric features), from the
+        estimator.
+    """
+
+    def __init__(
+        self,
+        *,
+        feature,
+        threshold,
+        parent,
+        depth,
+        value,
+        n_node_samples,
+        slot_start,
+        n_slots,
+        slot_child,
+        categories,
+    ):
+        self.feature = feature
+        self.threshold = threshold
+        self.parent = parent
+        self.depth = depth
+        self.value = value
+        self.n_node_samples = n_node_samples
+        self.slot_start = slot_start
+        self.n_slots = n_slots
+        self.slot_child = slot_child
+        self.categories = categories
+
+    @property
+    def node_count(self):
+        return self.feature.shape[0]
+
+    @property
+    def n_classes(self):
+        return self.value.shape[1]
+
+    @property
+    def max_depth(self):
+        return int(self.depth.max())
+
+    @property
+    def n_leaves(self):
+        return int(np.sum(self.feature < 0))
+
+    def children(self, node):
+        """The children of ``node``: ``{category value or branch: child id}``.
+
+        Categorical splits are keyed by category value (NaN for the missing
+        category), numeric ones by ``"<= t"``, ``"> t"`` and ``"missing"``.
+        Branches no training row took are left out. A leaf has none.
+        """
+        f = self.feature[node]
+        if f < 0:
+            return {}
+        slots = self.slot_child[
+            self.slot_start[node] : self.slot_start[node] + self.n_slots[node]
+        ]
+        if self.categories[f] is None:
+            t = self.threshold[node]
+            keys = [f"<= {t:g}", f"> {t:g}", "missing"]
+        else:
+            keys = list(self.categories[f])
+        return {
+            key: int(child)
+            for key, child in zip(keys, slots, strict=True)
+            if child >= 0
+        }
+
+    def decision_path(self, stops):
+        """CSR indicator (n_rows, node_count) of the nodes from the root to stops."""
+        indptr = [0]
+        indices = []
+        for node in stops:
+            path = []
+            while node >= 0:
+                path.append(node)
+                node = self.parent[node]
+            indices.extend(reversed(path))
+            indptr.append(len(indices))
+        data = np.ones(len(indices), dtype=np.int64)
+        return sparse.csr_matrix(
+            (data, np.array(indices, dtype=np.int64), np.array(indptr)),
+            shape=(len(stops), self.node_count),
+        )
+
+
+def export_text(
+    decision_tree,
+    *,
+    feature_names=None,
+    class_names=None,
+    show_counts=False,
+    max_depth=10,
+    decimals=2,
+):
+    """A text report of a fitted categorical tree, like scikit-learn's.
+
+    Parameters
+    ----------
+    decision_tree : MIDDecisionTreeClassifier or DPID3Classifier
+        The fitted tree.
+    feature_names : list of str, default=None
+        Column names; by default ``feature_names_in_`` or ``feature_<i>``.
+    class_names : list of str, default=None
+        Class names; by default ``classes_``.
+    show_counts : bool, default=False
+        Print each leaf's class counts.
+    max_depth : int, default=10
+        Deeper nodes are summarised as ``truncated branch``.
+    decimals : int, default=2
+        Decimals of thresholds and counts.
+
+    Returns
+    -------
+    report : str
+
+    Examples
+    --------
+    >>> from skmid.tree import MIDDecisionTreeClassifier, export_text
+    >>> X = [["sun", "hot"], ["sun", "cold"], ["rain", "hot"], ["rain", "cold"]]
+    >>> y = ["play", "play", "stay", "stay"]
+    >>> tree = MIDDecisionTreeClassifier(lam=0.0).fit(X, y)
+    >>> print(export_text(tree, feature_names=["sky", "air"]))
+    |--- sky = rain
+    |   |--- class: stay
+    |--- sky = sun
+    |   |--- class: play
+    <BLANKLINE>
+    """
+    tree = decision_tree.tree_
+    if feature_names is None:
+        names = getattr(decision_tree, "feature_names_in_", None)
+        feature_names = (
+            list(names)
+            if names is not None
+            else [f"feature_{i}" for i in range(decision_tree.n_features_in_)]
+        )
+    if class_names is None:
+        class_names = [str(label) for label in decision_tree.classes_]
+    lines = []
+
+    def leaf_line(node, indent):
+        counts = tree.value[node]
+        label = class_names[int(np.argmax(counts))]
+        text = f"{indent}|--- class: {label}"
+        if show_counts:
+            text += f" (counts: {np.round(counts, decimals).tolist()})"
+        lines.append(text)
+
+    def recurse(node, depth):
+        indent = "|   " * depth
+        if tree.feature[node] < 0:
+            leaf_line(node, indent)
+            return
+        if depth >= max_depth:
+            lines.append(
+                f"{indent}|--- truncated branch of depth {_subtree_depth(tree, node)}"
+            )
+            return
+        name = feature_names[tree.feature[node]]
+        numeric = tree.categories[tree.feature[node]] is None
+        for key, child in tree.children(node).items():
+            if numeric:
+                condition = (
+                    f"{name} is missing"
+                    if key == "missing"
+                    else f"{name} {key.split()[0]} {float(key.split()[1]):.{decimals}f}"
+                )
+            elif isinstance(key, float) and key != key:
+                condition = f"{name} is missing"
+            else:
+                condition = f"{name} = {key}"
+            lines.append(f"{indent}|--- {condition}")
+            recurse(child, depth + 1)
+
+    recurse(0, 0)
+    return "\n".join(lines) + "\n"
+
+
+def _subtree_depth(tree, node):
+    deepest = tree.depth[node]
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        deepest = max(deepest, tree.depth[current])
+        stack.extend(tree.children(current).values())
+    return int(deepest - tree.depth[node])
