@@ -12,9 +12,11 @@ from ._version import __version__
 
 _SUBMODULES = [
     "attacks",
+    "audit",
     "datasets",
     "linear_model",
     "metrics",
+    "model_selection",
     "postprocessing",
     "tree",
     "utils",

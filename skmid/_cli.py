@@ -28,7 +28,122 @@ def get_parser():
         description="Print the versions of skmid and its dependencies.",
     )
     versions.set_defaults(handler=_run_show_versions)
+
+    audit = subparsers.add_parser(
+        "audit",
+        help="privacy-utility audit of defenses on a dataset, with a report",
+        description=(
+            "Run a privacy-utility audit: every defense over its grid, scored by "
+            "cross-validated utility and attack success; writes report.md, "
+            "report.html, plots, results.csv and settings.json."
+        ),
+    )
+    audit.add_argument(
+        "dataset",
+        nargs="?",
+        choices=["warfarin", "steak"],
+        help="a bundled audit (omit with --csv)",
+    )
+    audit.add_argument("--csv", metavar="PATH", help="audit a CSV file instead")
+    audit.add_argument("--target", metavar="COL", help="target column of --csv")
+    audit.add_argument("--sensitive", metavar="COL", help="sensitive column of --csv")
+    audit.add_argument(
+        "--task",
+        choices=["auto", "regression", "classification"],
+        default="auto",
+        help="for --csv: chosen from the target's type by default",
+    )
+    audit.add_argument(
+        "--defenses", nargs="+", metavar="NAME", help="run only these defenses"
+    )
+    audit.add_argument(
+        "--out", metavar="DIR", help="report folder (default: audit-NAME)"
+    )
+    audit.add_argument("--n-jobs", type=int, default=None, metavar="N")
+    audit.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        metavar="R",
+        help="repeats of the 5-fold split (default 2)",
+    )
+    audit.add_argument(
+        "--folds", type=int, default=5, metavar="K", help=argparse.SUPPRESS
+    )
+    audit.add_argument(
+        "--seed", type=int, default=0, help="seed of splits and defenses"
+    )
+    audit.add_argument(
+        "--max-advantage",
+        type=float,
+        default=0.02,
+        metavar="A",
+        help="attack-advantage budget for the recommended setting (default 0.02)",
+    )
+    audit.add_argument("--backend", choices=["dask"], default=None)
+    audit.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    audit.add_argument("--data-home", metavar="DIR", help="where the steak survey is")
+    audit.add_argument("--quiet", action="store_true", help="no progress or summary")
+    audit.set_defaults(handler=_run_audit)
     return parser
+
+
+def _run_audit(args):
+    from .audit import (
+        AuditInputError,
+        csv_audit,
+        format_summary,
+        run_audit,
+        steak_audit,
+        warfarin_audit,
+        write_report,
+    )
+
+    try:
+        if (args.dataset is None) == (args.csv is None):
+            raise AuditInputError("give a dataset (warfarin or steak) or --csv PATH")
+        if args.csv is not None:
+            if not args.target or not args.sensitive:
+                raise AuditInputError("--csv needs --target COL and --sensitive COL")
+            spec = csv_audit(
+                args.csv,
+                target=args.target,
+                sensitive=args.sensitive,
+                task=args.task,
+                random_state=args.seed,
+            )
+        elif args.dataset == "warfarin":
+            spec = warfarin_audit(random_state=args.seed)
+        else:
+            spec = steak_audit(data_home=args.data_home, random_state=args.seed)
+        if args.scheduler and args.backend != "dask":
+            raise AuditInputError("--scheduler needs --backend dask")
+        spec.select(args.defenses)
+        result = run_audit(
+            spec,
+            cv=args.folds,
+            repeats=args.repeats,
+            n_jobs=args.n_jobs,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            progress=not args.quiet,
+            random_state=args.seed,
+        )
+        out = args.out or f"audit-{spec.name}"
+        paths = write_report(
+            result,
+            out,
+            max_advantage=args.max_advantage,
+            command="skmid " + " ".join(args.argv),
+        )
+    except (AuditInputError, FileNotFoundError, ImportError) as error:
+        print(f"skmid audit: error: {error}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(format_summary(result, max_advantage=args.max_advantage))
+        others = "report.md, results.csv, settings.json"
+        print(f"report: {paths['report.html']} (and {others})")
+    return 0
 
 
 def _run_show_versions(args):
@@ -47,7 +162,9 @@ def main(argv=None):
         The process exit status.
     """
     parser = get_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -18,7 +18,8 @@ def _run(code):
 def test_import_does_not_import_torch():
     out = _run(
         "import sys, skmid, skmid.datasets, skmid.metrics, skmid.utils,"
-        " skmid.attacks, skmid.linear_model, skmid.postprocessing, skmid.tree;"
+        " skmid.attacks, skmid.linear_model, skmid.postprocessing, skmid.tree,"
+        " skmid.model_selection, skmid.audit;"
         "import numpy as np;"
         "skmid.postprocessing.waterfill(np.eye(2), np.full((2, 2), 0.5), 0.5);"
         "print('torch' in sys.modules, 'skorch' in sys.modules)"

@@ -1,0 +1,26 @@
+"""Privacy-utility audits of defenses on real data, with reports."""
+
+from ._report import format_summary, plot_tradeoff, write_report
+from ._run import AuditResult, run_audit
+from ._specs import (
+    AuditInputError,
+    AuditSpec,
+    DefenseSpec,
+    csv_audit,
+    steak_audit,
+    warfarin_audit,
+)
+
+__all__ = [
+    "AuditInputError",
+    "AuditResult",
+    "AuditSpec",
+    "DefenseSpec",
+    "csv_audit",
+    "format_summary",
+    "plot_tradeoff",
+    "run_audit",
+    "steak_audit",
+    "warfarin_audit",
+    "write_report",
+]

@@ -1,0 +1,458 @@
+"""What each audit runs: data, utility, attacks and defenses with their grids."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..attacks import MAPAttributeInference, make_attack_scorer
+
+
+class AuditInputError(ValueError):
+    """Bad input to an audit; the command line prints it as one line."""
+
+
+@dataclass
+class DefenseSpec:
+    """One defense of an audit: an estimator and the grid of its strength."""
+
+    name: str
+    estimator: object
+    param_grid: dict = field(default_factory=dict)
+    attacks: tuple = None  # names of the attacks that apply; None: all
+
+    def setting_label(self, params):
+        if not params:
+            return "-"
+        return ", ".join(
+            f"{key.rsplit('__', 1)[-1]}={value:g}"
+            if isinstance(value, (int, float))
+            else f"{key.rsplit('__', 1)[-1]}={value}"
+            for key, value in params.items()
+        )
+
+
+@dataclass
+class AuditSpec:
+    """Everything an audit needs; built by :func:`warfarin_audit` and friends."""
+
+    name: str
+    description: str
+    X: object
+    y: np.ndarray
+    task: str
+    utility: str
+    utility_label: str
+    utility_sign: float  # multiply the scorer's value by this to report it
+    attacks: dict
+    attack_labels: dict
+    plot_attacks: tuple
+    budget_attack: str
+    defenses: list
+    sensitive: object
+    attack_rows: str = "test"  # rows the report scores attacks on: "test" or "train"
+
+    def key(self, attack, statistic="mean"):
+        """Column of ``attack``'s ``statistic`` on the reported rows."""
+        return f"{attack}_{self.attack_rows}_{statistic}"
+
+    def select(self, names):
+        """Keep the defenses whose lower-cased names are in ``names``."""
+        if names is None:
+            return self
+        wanted = [name.lower() for name in names]
+        available = {d.name.lower(): d for d in self.defenses}
+        unknown = sorted(set(wanted) - set(available))
+        if unknown:
+            raise AuditInputError(
+                f"unknown defense(s) {unknown} for the {self.name} audit; choose "
+                f"from {sorted(available)}"
+            )
+        self.defenses = [available[name] for name in dict.fromkeys(wanted)]
+        return self
+
+
+# -- warfarin ----------------------------------------------------------------
+
+WARFARIN_MID_LAMS = [20.0, 40.0, 60.0, 80.0, 100.0, 150.0, 1000.0]
+WARFARIN_ADASSP_EPSILONS = [1.0, 10.0, 100.0, 1000.0, 10000.0]
+# Domain bounds, fixed without looking at the data; AdaSSP needs them, and
+# rescaling the features to [0, 1] with them changes nothing for the others.
+DOSE_BOUNDS = (0.0, 350.0)
+NUMERIC_BOUNDS = {"age_decade": (1, 9), "height_cm": (100, 230), "weight_kg": (20, 250)}
+
+
+def warfarin_audit(random_state=0):
+    """OLS, MID and AdaSSP on IWPC warfarin, attacked by MAP on VKORC1."""
+    from ..datasets import load_warfarin
+    from ..linear_model import AdaSSPLinearRegression, MIDLinearRegression
+
+    warfarin = load_warfarin()
+    names = warfarin.feature_names
+    low = np.array([NUMERIC_BOUNDS.get(name, (0, 1))[0] for name in names])
+    high = np.array([NUMERIC_BOUNDS.get(name, (0, 1))[1] for name in names])
+    X = (warfarin.data - low) / (high - low)
+    y = warfarin.target
+    attack = MAPAttributeInference(warfarin.sensitive_features).fit(X, y)
+    from sklearn.linear_model import LinearRegression
+
+    return AuditSpec(
+        name="warfarin",
+        description=(
+            f"IWPC warfarin cohort ({X.shape[0]} patients, {X.shape[1]} features): "
+            "weekly dose regression; the attacker infers the VKORC1 genotype "
+            "(3 values) by MAP from the model, the other features and the dose."
+        ),
+        X=X,
+        y=y,
+        task="regression",
+        utility="neg_mean_squared_error",
+        utility_label="test MSE (mg/week)^2",
+        utility_sign=-1.0,
+        attacks={
+            "map_accuracy": make_attack_scorer(attack, "accuracy"),
+            "map_advantage": make_attack_scorer(attack, "advantage"),
+        },
+        attack_labels={
+            "map_accuracy": "MAP accuracy on VKORC1",
+            "map_advantage": "MAP advantage on VKORC1",
+        },
+        plot_attacks=("map_accuracy",),
+        budget_attack="map_advantage",
+        defenses=[
+            DefenseSpec("OLS", LinearRegression()),
+            DefenseSpec("MID", MIDLinearRegression(), {"lam": WARFARIN_MID_LAMS}),
+            DefenseSpec(
+                "AdaSSP",
+                AdaSSPLinearRegression(
+                    bounds_X=(0, 1), bounds_y=DOSE_BOUNDS, random_state=random_state
+                ),
+                {"epsilon": WARFARIN_ADASSP_EPSILONS},
+            ),
+        ],
+        sensitive="VKORC1 rs9923231",
+    )
+
+
+# -- steak survey ------------------------------------------------------------
+
+STEAK_MID_LAMS = [0.01, 0.02, 0.03, 0.035, 0.04, 0.05, 0.1]
+STEAK_PRIORITY_DEPTHS = [0, 1, 2, 3, 4]
+STEAK_DP_EPSILONS = [0.1, 1.0, 10.0, 100.0, 1000.0]
+CMI_EPSILONS = [0.5, 1.0, 2.0]
+
+
+def _classification_attacks(sensitive, X, y):
+    naive = MAPAttributeInference(sensitive, mode="naive").fit(X, y)
+    counts = MAPAttributeInference(sensitive, mode="counts").fit(X, y)
+    attacks = {
+        "naive_f1": make_attack_scorer(naive, "f1"),
+        "naive_auc": make_attack_scorer(naive, "roc_auc"),
+        "naive_advantage": make_attack_scorer(naive, "advantage"),
+        "counts_f1": make_attack_scorer(counts, "f1"),
+        "counts_auc": make_attack_scorer(counts, "roc_auc"),
+        "counts_advantage": make_attack_scorer(counts, "advantage"),
+    }
+    labels = {
+        "naive_f1": "naive MAP F1",
+        "naive_auc": "naive MAP AUROC",
+        "naive_advantage": "naive MAP advantage",
+        "counts_f1": "MAP-with-counts F1",
+        "counts_auc": "MAP-with-counts AUROC",
+        "counts_advantage": "MAP-with-counts advantage",
+    }
+    return attacks, labels
+
+
+_NAIVE = ("naive_f1", "naive_auc", "naive_advantage")
+
+
+def _tree_defenses(sensitive, categorical, random_state, dp_estimator=None):
+    from ..postprocessing import CMIPostProcessor, DefendedClassifier
+    from ..tree import DPID3Classifier, MIDDecisionTreeClassifier
+
+    def tree(**params):
+        return MIDDecisionTreeClassifier(
+            categorical_features=categorical, random_state=random_state, **params
+        )
+
+    dp = dp_estimator or DPID3Classifier(random_state=random_state)
+    dp_key = "epsilon" if dp_estimator is None else "dpid3classifier__epsilon"
+    return [
+        DefenseSpec("ID3", tree(lam=0.0)),
+        DefenseSpec("MID", tree(), {"lam": STEAK_MID_LAMS}),
+        DefenseSpec(
+            "Priority",
+            tree(lam=0.0, priority_feature=sensitive),
+            {"priority_depth": STEAK_PRIORITY_DEPTHS},
+        ),
+        DefenseSpec("DP-ID3", dp, {dp_key: STEAK_DP_EPSILONS}),
+        DefenseSpec(
+            "CMI",
+            DefendedClassifier(
+                tree(lam=0.0), CMIPostProcessor(), random_state=random_state
+            ),
+            {"defense__epsilon": CMI_EPSILONS},
+            attacks=_NAIVE,
+        ),
+    ]
+
+
+def steak_audit(data_home=None, random_state=0):
+    """ID3, MID, Priority, DP-ID3 and CMI trees on the steak survey."""
+    from ..datasets import fetch_steak_survey
+
+    steak = fetch_steak_survey(data_home=data_home)
+    X, y, sensitive = steak.data, steak.target, steak.sensitive_features
+    attacks, labels = _classification_attacks(sensitive, X, y)
+    return AuditSpec(
+        name="steak",
+        description=(
+            f"FiveThirtyEight steak survey ({X.shape[0]} respondents, "
+            f"{X.shape[1]} answers): predict the steak preparation (5 classes); "
+            "the attacker infers whether the respondent cheated on a partner."
+        ),
+        X=X,
+        y=y,
+        task="classification",
+        utility="f1_weighted",
+        utility_label="model F1 (weighted, held-out rows)",
+        utility_sign=1.0,
+        attacks=attacks,
+        attack_labels=labels,
+        plot_attacks=("naive_f1", "counts_f1"),
+        budget_attack="counts_advantage",
+        defenses=_tree_defenses(sensitive, None, random_state),
+        sensitive=steak.feature_names[sensitive],
+        # Trees memorise their training rows; that is what the attacks exploit
+        # (the MID paper's Figures 2b and 4c attack the training set).
+        attack_rows="train",
+    )
+
+
+# -- any CSV file --------------------------------------------------------------
+
+MIN_ROWS = 50
+#: MID's lam grid for a CSV regression, in units of the target's variance.
+CSV_MID_LAM_SCALES = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
+MAX_CLASSES_FOR_AUTO = 10
+MAX_SENSITIVE_VALUES = 20
+
+
+def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
+    """An audit of a CSV file: regression or classification from the target."""
+    from ..utils import import_optional_dependency
+
+    pd = import_optional_dependency(
+        "pandas", extra="datasets", feature="skmid audit --csv"
+    )
+    path = Path(path)
+    if not path.is_file():
+        raise AuditInputError(f"no such file: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except Exception as error:  # noqa: BLE001 - any parse failure is bad input
+        raise AuditInputError(f"could not read {path} as CSV: {error}") from None
+    for role, column in (("target", target), ("sensitive", sensitive)):
+        if column not in frame.columns:
+            raise AuditInputError(
+                f"{role} column {column!r} is not in {path.name}; columns: "
+                f"{', '.join(map(str, frame.columns[:12]))}"
+            )
+    if target == sensitive:
+        raise AuditInputError("the target and the sensitive column must differ")
+    frame = frame.dropna(subset=[target, sensitive]).reset_index(drop=True)
+    if len(frame) < MIN_ROWS:
+        raise AuditInputError(
+            f"too few rows: {len(frame)} with a target and a sensitive value "
+            f"(at least {MIN_ROWS} needed)"
+        )
+    n_sensitive = frame[sensitive].nunique()
+    if n_sensitive < 2:
+        raise AuditInputError(
+            f"the sensitive column {sensitive!r} has a single value; there is "
+            "nothing to infer"
+        )
+    if n_sensitive > MAX_SENSITIVE_VALUES:
+        raise AuditInputError(
+            f"the sensitive column {sensitive!r} has {n_sensitive} values; the MAP "
+            f"attack needs a categorical column (at most {MAX_SENSITIVE_VALUES})"
+        )
+    target_values = frame[target]
+    numeric_target = pd.api.types.is_numeric_dtype(target_values) and not (
+        pd.api.types.is_bool_dtype(target_values)
+    )
+    if task == "auto":
+        task = (
+            "regression"
+            if numeric_target and target_values.nunique() > MAX_CLASSES_FOR_AUTO
+            else "classification"
+        )
+    if task == "regression" and not numeric_target:
+        raise AuditInputError(
+            f"the target {target!r} is not numeric; a regression audit needs a "
+            "numeric target (use --task classification)"
+        )
+    X = frame.drop(columns=[target])
+    y = target_values.to_numpy()
+    if task == "classification":
+        y = y.astype(str) if not numeric_target else y
+        if pd.Series(y).value_counts().min() < 5:
+            rare = pd.Series(y).value_counts()
+            raise AuditInputError(
+                f"the target class {rare.idxmin()!r} has only {rare.min()} rows; "
+                "every class needs at least 5 for cross-validation"
+            )
+    categorical = [
+        column
+        for column in X.columns
+        if column == sensitive
+        or not pd.api.types.is_numeric_dtype(X[column])
+        or pd.api.types.is_bool_dtype(X[column])
+        or X[column].nunique() <= MAX_CLASSES_FOR_AUTO
+    ]
+    for column in categorical:
+        X[column] = X[column].astype(object).where(X[column].notna(), np.nan)
+    numeric = [column for column in X.columns if column not in categorical]
+    description = (
+        f"{path.name} ({len(X)} rows, {X.shape[1]} features: {len(categorical)} "
+        f"categorical, {len(numeric)} numeric): {task} of {target!r}; the attacker "
+        f"infers {sensitive!r} ({n_sensitive} values)."
+    )
+    if task == "regression":
+        return _csv_regression(
+            X,
+            y.astype(float),
+            sensitive,
+            categorical,
+            numeric,
+            description,
+            random_state,
+        )
+    attacks, labels = _classification_attacks(sensitive, X, y)
+    return AuditSpec(
+        name=path.stem,
+        description=description,
+        X=X,
+        y=y,
+        task="classification",
+        utility="f1_weighted",
+        utility_label="model F1 (weighted, held-out rows)",
+        utility_sign=1.0,
+        attacks=attacks,
+        attack_labels=labels,
+        plot_attacks=("naive_f1", "counts_f1"),
+        budget_attack="counts_advantage",
+        defenses=_tree_defenses(
+            sensitive, categorical, random_state, _binned_dp_tree(numeric, random_state)
+        ),
+        sensitive=sensitive,
+        attack_rows="train",
+    )
+
+
+def _binned_dp_tree(numeric, random_state):
+    """DP-ID3 after binning numeric columns into quantiles (it is categorical only)."""
+    if not numeric:
+        return None
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import KBinsDiscretizer
+
+    from ..tree import DPID3Classifier
+
+    binning = ColumnTransformer(
+        [
+            (
+                "bins",
+                make_pipeline(
+                    SimpleImputer(strategy="median"),
+                    KBinsDiscretizer(
+                        n_bins=5,
+                        encode="ordinal",
+                        strategy="quantile",
+                        quantile_method="averaged_inverted_cdf",
+                    ),
+                ),
+                numeric,
+            )
+        ],
+        remainder="passthrough",
+    )
+    return make_pipeline(binning, DPID3Classifier(random_state=random_state))
+
+
+def _csv_regression(X, y, sensitive, categorical, numeric, description, random_state):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+
+    from ..linear_model import AdaSSPLinearRegression, MIDLinearRegression
+
+    def pipeline(model):
+        encode = ColumnTransformer(
+            [
+                (
+                    "categorical",
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                    categorical,
+                ),
+                (
+                    "numeric",
+                    make_pipeline(
+                        SimpleImputer(strategy="median"), MinMaxScaler(clip=True)
+                    ),
+                    numeric,
+                ),
+            ]
+        )
+        return make_pipeline(encode, model)
+
+    attack = MAPAttributeInference(sensitive).fit(X, y)
+    bounds_y = (float(np.min(y)), float(np.max(y)))
+    return AuditSpec(
+        name="csv",
+        description=description,
+        X=X,
+        y=y,
+        task="regression",
+        utility="neg_mean_squared_error",
+        utility_label="test MSE",
+        utility_sign=-1.0,
+        attacks={
+            "map_accuracy": make_attack_scorer(attack, "accuracy"),
+            "map_advantage": make_attack_scorer(attack, "advantage"),
+        },
+        attack_labels={
+            "map_accuracy": f"MAP accuracy on {sensitive}",
+            "map_advantage": f"MAP advantage on {sensitive}",
+        },
+        plot_attacks=("map_accuracy",),
+        budget_attack="map_advantage",
+        defenses=[
+            DefenseSpec("OLS", pipeline(LinearRegression())),
+            DefenseSpec(
+                "MID",
+                pipeline(MIDLinearRegression()),
+                # MSE scales with var(y), the entropy penalty does not
+                {
+                    "midlinearregression__lam": [
+                        float(np.var(y) * scale) for scale in CSV_MID_LAM_SCALES
+                    ]
+                },
+            ),
+            DefenseSpec(
+                "AdaSSP",
+                pipeline(
+                    AdaSSPLinearRegression(
+                        bounds_X=(0, 1), bounds_y=bounds_y, random_state=random_state
+                    )
+                ),
+                {"adassplinearregression__epsilon": WARFARIN_ADASSP_EPSILONS},
+            ),
+        ],
+        sensitive=sensitive,
+    )

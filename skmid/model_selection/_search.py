@@ -1,0 +1,329 @@
+"""Privacy-utility search: utility and attack success over a parameter grid."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+)
+
+from ..attacks import AttackScorer
+from ..utils._validation import check_int
+
+UTILITY = "utility"
+
+
+def privacy_utility_search(
+    estimator,
+    param_grid,
+    *,
+    utility,
+    attacks,
+    cv=5,
+    n_repeats=1,
+    n_jobs=None,
+    random_state=None,
+):
+    """Utility and attack success of every setting of a parameter grid.
+
+    Runs :class:`~sklearn.model_selection.GridSearchCV` with multi-metric
+    scoring: the utility scorer plus one scorer per attack (from
+    :func:`skmid.attacks.make_attack_scorer`), each evaluated on the held-out
+    rows and on the training rows of every fold. The MID paper averages many
+    random splits per setting; ``n_repeats`` repeats the ``cv``-fold split with
+    different shuffles.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The model (or pipeline, or :class:`~skmid.postprocessing.DefendedClassifier`)
+        whose defense parameters ``param_grid`` varies.
+    param_grid : dict or list of dicts
+        As for GridSearchCV, e.g. ``{"lam": [0, 10, 100]}``.
+    utility : str or callable
+        A scikit-learn scorer name or ``scorer(estimator, X, y)``; higher is
+        better (use ``"neg_mean_squared_error"``, not the MSE).
+    attacks : dict of str to AttackScorer
+        Attack scorers by name; ``higher_is_more_leakage`` tells each one's
+        orientation.
+    cv : int or cross-validation splitter, default=5
+        Folds; an int gives shuffled (stratified, for classifiers) K-fold.
+    n_repeats : int, default=1
+        Repetitions of an int ``cv`` with different shuffles.
+    n_jobs : int, default=None
+        Parallel fits (joblib; a Dask cluster through joblib's Dask backend).
+    random_state : int, RandomState instance or None, default=None
+        Shuffling of the folds.
+
+    Returns
+    -------
+    search : PrivacyUtilitySearch
+        Call ``search.fit(X, y)``; it then holds, per setting, the mean and
+        standard deviation of the utility and of every attack's success, the
+        Pareto front, and ``best_under_budget``.
+
+    Examples
+    --------
+    >>> from skmid.attacks import MAPAttributeInference, make_attack_scorer
+    >>> from skmid.datasets import make_sensitive_regression
+    >>> from skmid.linear_model import MIDLinearRegression
+    >>> from skmid.model_selection import privacy_utility_search
+    >>> data = make_sensitive_regression(n_samples=400, random_state=0)
+    >>> attack = MAPAttributeInference(data.sensitive_features).fit(
+    ...     data.data, data.target)
+    >>> results = privacy_utility_search(
+    ...     MIDLinearRegression(), {"lam": [0.0, 1000.0]},
+    ...     utility="neg_mean_squared_error",
+    ...     attacks={"map": make_attack_scorer(attack, "advantage")},
+    ...     cv=3, random_state=0,
+    ... ).fit(data.data, data.target)
+    >>> bool(results.attack_mean_["map"][1] < results.attack_mean_["map"][0])
+    True
+    >>> results.best_under_budget(max_advantage=0.05)
+    {'lam': 1000.0}
+    """
+    return PrivacyUtilitySearch(
+        estimator,
+        param_grid,
+        utility=utility,
+        attacks=attacks,
+        cv=cv,
+        n_repeats=n_repeats,
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
+
+
+class PrivacyUtilitySearch:
+    """A privacy-utility search; made by :func:`privacy_utility_search`.
+
+    ``fit(X, y)`` runs it and sets the attributes below.
+
+    Attributes
+    ----------
+    params_ : list of dict
+        The settings, in GridSearchCV's order.
+    utility_mean_, utility_std_ : ndarray of shape (n_settings,)
+        Utility on the held-out rows, over folds and repeats.
+    attack_mean_, attack_std_ : dict of str to ndarray
+        Each attack's success on the held-out rows.
+    attack_train_mean_, attack_train_std_ : dict of str to ndarray
+        Each attack's success on the training rows.
+    pareto_front_ : ndarray of int
+        Settings no other setting beats on utility and on every attack at once
+        (held-out means), by increasing utility.
+    cv_results_ : dict
+        GridSearchCV's raw ``cv_results_``.
+    n_splits_ : int
+        Folds times repeats.
+    """
+
+    def __init__(self, estimator, param_grid, **options):
+        self.estimator = estimator
+        self.param_grid = param_grid
+        self.options = options
+
+    def fit(self, X, y, **fit_params):
+        """Run the search on ``X, y``; returns ``self``."""
+        options = self.options
+        attacks = dict(options["attacks"])
+        if not attacks:
+            raise ValueError("attacks must name at least one attack scorer.")
+        for name, scorer in attacks.items():
+            if not isinstance(scorer, AttackScorer):
+                raise ValueError(
+                    f"attacks[{name!r}] must be made by "
+                    f"skmid.attacks.make_attack_scorer; got {type(scorer).__name__}."
+                )
+            if name == UTILITY:
+                raise ValueError(f"{UTILITY!r} is reserved for the utility scorer.")
+        self.attacks_ = attacks
+        scoring = {
+            UTILITY: check_scoring(self.estimator, options["utility"]),
+            **attacks,
+        }
+        splitter = _splitter(
+            self.estimator, options["cv"], options["n_repeats"], options["random_state"]
+        )
+        search = GridSearchCV(
+            self.estimator,
+            self.param_grid,
+            scoring=scoring,
+            refit=False,
+            cv=splitter,
+            n_jobs=options["n_jobs"],
+            return_train_score=True,
+            error_score="raise",
+        )
+        search.fit(X, y, **fit_params)
+        results = search.cv_results_
+        self.cv_results_ = results
+        self.n_splits_ = search.n_splits_
+        self.params_ = list(results["params"])
+        self.utility_mean_ = results[f"mean_test_{UTILITY}"]
+        self.utility_std_ = results[f"std_test_{UTILITY}"]
+        self.attack_mean_ = {a: results[f"mean_test_{a}"] for a in attacks}
+        self.attack_std_ = {a: results[f"std_test_{a}"] for a in attacks}
+        self.attack_train_mean_ = {a: results[f"mean_train_{a}"] for a in attacks}
+        self.attack_train_std_ = {a: results[f"std_train_{a}"] for a in attacks}
+        self.pareto_front_ = pareto_front(
+            self.utility_mean_,
+            [self._leakage(a) for a in attacks],
+        )
+        return self
+
+    def _leakage(self, attack):
+        sign = 1.0 if self.attacks_[attack].higher_is_more_leakage else -1.0
+        return sign * self.attack_mean_[attack]
+
+    def best_under_budget(self, max_advantage, *, attack=None):
+        """The most useful setting whose attack success stays within a budget.
+
+        Parameters
+        ----------
+        max_advantage : float
+            Largest acceptable mean success (held-out rows) of ``attack``,
+            e.g. the MID paper's advantage.
+        attack : str, default=None
+            Which attack; may be omitted when there is only one.
+
+        Returns
+        -------
+        params : dict
+            The setting; a ValueError if none is within the budget.
+        """
+        return self.params_[
+            best_under_budget(max_advantage, attack=self._attack_name(attack))(
+                self.cv_results_
+            )
+        ]
+
+    def _attack_name(self, attack):
+        if attack is None:
+            if len(self.attacks_) != 1:
+                raise ValueError(f"Name the attack: one of {sorted(self.attacks_)}.")
+            return next(iter(self.attacks_))
+        if attack not in self.attacks_:
+            raise ValueError(
+                f"Unknown attack {attack!r}; one of {sorted(self.attacks_)}."
+            )
+        return attack
+
+    def to_records(self):
+        """One dict per setting: params, utility and attack statistics."""
+        records = []
+        for i, params in enumerate(self.params_):
+            record = {
+                "params": params,
+                "utility_mean": float(self.utility_mean_[i]),
+                "utility_std": float(self.utility_std_[i]),
+                "pareto": bool(i in set(self.pareto_front_.tolist())),
+            }
+            for attack in self.attacks_:
+                record[f"{attack}_mean"] = float(self.attack_mean_[attack][i])
+                record[f"{attack}_std"] = float(self.attack_std_[attack][i])
+                record[f"{attack}_train_mean"] = float(
+                    self.attack_train_mean_[attack][i]
+                )
+                record[f"{attack}_train_std"] = float(self.attack_train_std_[attack][i])
+            records.append(record)
+        return records
+
+
+def best_under_budget(max_advantage, *, attack, utility=UTILITY):
+    """A GridSearchCV ``refit`` callable: most useful setting within a budget.
+
+    Parameters
+    ----------
+    max_advantage : float
+        Largest acceptable mean test score of the ``attack`` scorer.
+    attack : str
+        Name of the attack scorer in GridSearchCV's ``scoring`` dict.
+    utility : str, default="utility"
+        Name of the utility scorer in that dict.
+
+    Returns
+    -------
+    refit : callable
+        ``refit(cv_results) -> index`` of the setting with the highest mean
+        utility among those whose mean attack score is at most
+        ``max_advantage``; a ValueError when there is none.
+
+    Examples
+    --------
+    >>> from skmid.model_selection import best_under_budget
+    >>> refit = best_under_budget(0.1, attack="map")
+    >>> refit({"mean_test_utility": [3.0, 2.0, 1.0],
+    ...        "mean_test_map": [0.4, 0.05, 0.0]})
+    1
+    """
+    if not isinstance(max_advantage, numbers.Real):
+        raise ValueError(f"max_advantage must be a number; got {max_advantage!r}.")
+
+    def refit(cv_results):
+        attack_scores = np.asarray(cv_results[f"mean_test_{attack}"], dtype=float)
+        utilities = np.asarray(cv_results[f"mean_test_{utility}"], dtype=float)
+        allowed = np.flatnonzero(attack_scores <= max_advantage)
+        if allowed.size == 0:
+            raise ValueError(
+                f"No setting keeps {attack} within {max_advantage}; the lowest "
+                f"is {np.nanmin(attack_scores):.4g}."
+            )
+        return int(allowed[np.argmax(utilities[allowed])])
+
+    return refit
+
+
+def pareto_front(utility, leakages):
+    """Indices of settings not dominated in (higher utility, lower leakages).
+
+    Parameters
+    ----------
+    utility : array-like of shape (n_settings,)
+        Higher is better.
+    leakages : list of array-like of shape (n_settings,)
+        Attack successes oriented so that higher means more leakage.
+
+    Returns
+    -------
+    front : ndarray of int
+        Non-dominated settings, by increasing utility.
+
+    Examples
+    --------
+    >>> from skmid.model_selection import pareto_front
+    >>> pareto_front([1.0, 2.0, 3.0, 2.5], [[0.1, 0.5, 0.9, 0.95]])
+    array([0, 1, 2])
+    """
+    utility = np.asarray(utility, dtype=float)
+    costs = np.column_stack(
+        [-utility] + [np.asarray(leakage, dtype=float) for leakage in leakages]
+    )
+    front = []
+    for i in range(len(utility)):
+        dominated = np.all(costs <= costs[i], axis=1) & np.any(costs < costs[i], axis=1)
+        if not dominated.any():
+            front.append(i)
+    front = np.array(front, dtype=np.intp)
+    return front[np.argsort(utility[front], kind="stable")]
+
+
+def _splitter(estimator, cv, n_repeats, random_state):
+    n_repeats = check_int(n_repeats, "n_repeats", 1)
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        n_splits = check_int(cv, "cv", 2)
+        classifier = is_classifier(estimator)
+        if n_repeats == 1:
+            kind = StratifiedKFold if classifier else KFold
+            return kind(n_splits, shuffle=True, random_state=random_state)
+        kind = RepeatedStratifiedKFold if classifier else RepeatedKFold
+        return kind(n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
+    if n_repeats != 1:
+        raise ValueError("n_repeats > 1 needs an integer cv (the number of folds).")
+    return cv

@@ -1,0 +1,172 @@
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold, RepeatedStratifiedKFold
+from sklearn.tree import DecisionTreeClassifier
+
+from skmid.attacks import MAPAttributeInference, make_attack_scorer
+from skmid.datasets import make_sensitive_classification, make_sensitive_regression
+from skmid.linear_model import MIDLinearRegression
+from skmid.model_selection import (
+    best_under_budget,
+    pareto_front,
+    privacy_utility_search,
+)
+
+
+@pytest.fixture(scope="module")
+def regression():
+    data = make_sensitive_regression(
+        n_samples=600, sensitive_effect=2.0, random_state=0
+    )
+    attack = MAPAttributeInference(data.sensitive_features).fit(data.data, data.target)
+    return data.data, data.target, attack
+
+
+def test_statistics_match_a_plain_grid_search(regression):
+    X, y, attack = regression
+    scorer = make_attack_scorer(attack, "advantage")
+    search = privacy_utility_search(
+        MIDLinearRegression(),
+        {"lam": [0.0, 3.0, 1000.0]},
+        utility="neg_mean_squared_error",
+        attacks={"map": scorer},
+        cv=3,
+        n_repeats=2,
+        random_state=0,
+    ).fit(X, y)
+    assert search.n_splits_ == 6
+    assert search.params_ == [{"lam": 0.0}, {"lam": 3.0}, {"lam": 1000.0}]
+    # The same numbers as GridSearchCV on the same folds.
+    from sklearn.model_selection import RepeatedKFold
+
+    reference = GridSearchCV(
+        MIDLinearRegression(),
+        {"lam": [0.0, 3.0, 1000.0]},
+        scoring={"mse": "neg_mean_squared_error", "map": scorer},
+        refit=False,
+        cv=RepeatedKFold(n_splits=3, n_repeats=2, random_state=0),
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        search.utility_mean_, reference.cv_results_["mean_test_mse"]
+    )
+    np.testing.assert_allclose(
+        search.attack_mean_["map"], reference.cv_results_["mean_test_map"]
+    )
+    assert np.all(search.utility_std_ >= 0)
+    # MID lowers the attack and the utility; the strongest setting leaks nothing.
+    advantage = search.attack_mean_["map"]
+    assert advantage[0] > advantage[2] and advantage[2] == pytest.approx(0, abs=0.02)
+    assert search.utility_mean_[0] > search.utility_mean_[2]
+    utility = search.utility_mean_
+    dominated = [
+        any(
+            utility[j] >= utility[i]
+            and advantage[j] <= advantage[i]
+            and (utility[j] > utility[i] or advantage[j] < advantage[i])
+            for j in range(3)
+        )
+        for i in range(3)
+    ]
+    assert sorted(search.pareto_front_.tolist()) == [
+        i for i in range(3) if not dominated[i]
+    ]
+    allowed = np.flatnonzero(advantage <= 0.03)
+    expected = search.params_[allowed[np.argmax(utility[allowed])]]
+    assert search.best_under_budget(0.03) == expected
+    records = search.to_records()
+    assert records[0]["map_train_mean"] >= 0 and "pareto" in records[0]
+
+
+def test_best_under_budget_picks_the_most_useful_allowed_setting(regression):
+    X, y, attack = regression
+    search = privacy_utility_search(
+        MIDLinearRegression(),
+        {"lam": [0.0, 1000.0]},
+        utility="neg_mean_squared_error",
+        attacks={"map": make_attack_scorer(attack, "advantage")},
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    assert search.best_under_budget(1.0) == {"lam": 0.0}
+    assert search.best_under_budget(0.02) == {"lam": 1000.0}
+    with pytest.raises(ValueError, match="No setting keeps map within -1"):
+        search.best_under_budget(-1.0)
+
+
+def test_refit_callable_in_grid_search(regression):
+    X, y, attack = regression
+    search = GridSearchCV(
+        MIDLinearRegression(),
+        {"lam": [0.0, 1000.0]},
+        scoring={
+            "utility": "neg_mean_squared_error",
+            "map": make_attack_scorer(attack, "advantage"),
+        },
+        refit=best_under_budget(0.02, attack="map"),
+        cv=KFold(3, shuffle=True, random_state=0),
+    ).fit(X, y)
+    assert search.best_params_ == {"lam": 1000.0}
+    assert hasattr(search, "best_estimator_")
+
+
+def test_pareto_front_known_answer():
+    front = pareto_front([1.0, 2.0, 3.0, 2.5, 2.0], [[0.1, 0.5, 0.9, 0.95, 0.6]])
+    np.testing.assert_array_equal(front, [0, 1, 2])
+    two = pareto_front([1.0, 1.0], [[0.5, 0.2], [0.1, 0.3]])
+    np.testing.assert_array_equal(np.sort(two), [0, 1])
+
+
+def test_classifiers_get_stratified_repeated_folds():
+    data = make_sensitive_classification(n_samples=300, random_state=0)
+    sensitive = data.data.shape[1] - 1
+    attack = MAPAttributeInference(sensitive).fit(data.data, data.target)
+    search = privacy_utility_search(
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": [1, 4]},
+        utility="accuracy",
+        attacks={
+            "auc": make_attack_scorer(attack, "roc_auc"),
+            "f1": make_attack_scorer(attack, "f1"),
+        },
+        cv=3,
+        n_repeats=2,
+        random_state=0,
+    )
+    from skmid.model_selection._search import _splitter
+
+    assert isinstance(_splitter(search.estimator, 3, 2, 0), RepeatedStratifiedKFold)
+    search.fit(data.data, data.target)
+    with pytest.raises(ValueError, match="Name the attack"):
+        search.best_under_budget(0.1)
+    assert search.best_under_budget(1.0, attack="auc") == {"max_depth": 4}
+
+
+def test_bad_arguments(regression):
+    X, y, attack = regression
+    scorer = make_attack_scorer(attack, "advantage")
+
+    def run(**overrides):
+        options = {
+            "utility": "neg_mean_squared_error",
+            "attacks": {"map": scorer},
+            "cv": 3,
+        }
+        options.update(overrides)
+        return privacy_utility_search(
+            MIDLinearRegression(), {"lam": [0.0]}, **options
+        ).fit(X, y)
+
+    with pytest.raises(ValueError, match="make_attack_scorer"):
+        run(attacks={"map": "accuracy"})
+    with pytest.raises(ValueError, match="at least one attack"):
+        run(attacks={})
+    with pytest.raises(ValueError, match="reserved"):
+        run(attacks={"utility": scorer})
+    with pytest.raises(ValueError, match="n_repeats > 1 needs an integer cv"):
+        run(cv=KFold(3), n_repeats=2)
+    with pytest.raises(ValueError, match="n_repeats must be an integer >= 1"):
+        run(n_repeats=0)
+    with pytest.raises(ValueError, match="Unknown attack"):
+        run().best_under_budget(0.1, attack="nope")
+    with pytest.raises(ValueError, match="max_advantage must be a number"):
+        best_under_budget("low", attack="map")
