@@ -1,6 +1,23 @@
 """Attacks that measure how much a model leaks, as scikit-learn scorers."""
 
 from ._base import AttackScorer, BaseAttack, make_attack_scorer
+from ._inversion import InversionModelAttack
 from ._map import MAPAttributeInference
+from ._membership import (
+    BaseMembershipAttack,
+    KnownMembersMembershipAttack,
+    LabelOnlyMembershipAttack,
+    ShadowModelMembershipAttack,
+)
 
-__all__ = ["AttackScorer", "BaseAttack", "MAPAttributeInference", "make_attack_scorer"]
+__all__ = [
+    "AttackScorer",
+    "BaseAttack",
+    "BaseMembershipAttack",
+    "InversionModelAttack",
+    "KnownMembersMembershipAttack",
+    "LabelOnlyMembershipAttack",
+    "MAPAttributeInference",
+    "ShadowModelMembershipAttack",
+    "make_attack_scorer",
+]

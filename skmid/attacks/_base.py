@@ -6,12 +6,15 @@ attack and query it, so one fitted attack can score every candidate of a grid
 search.
 """
 
+import weakref
 from abc import abstractmethod
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.utils.validation import check_is_fitted
+
+from ..metrics._attack_success import inversion_error, membership_advantage
 
 
 def _accuracy(truth, guess, proba):
@@ -60,6 +63,64 @@ ATTRIBUTE_INFERENCE_METRICS = {
 }
 
 
+def _membership_accuracy(member, guess, proba):
+    return float(np.mean(member == guess))
+
+
+def _membership_roc_auc(member, guess, proba):
+    return float(roc_auc_score(member, proba))
+
+
+def _membership_advantage(member, guess, proba):
+    return membership_advantage(member, guess)
+
+
+#: metric name -> (function(member, guess, proba), higher_is_more_leakage)
+MEMBERSHIP_METRICS = {
+    "accuracy": (_membership_accuracy, True),
+    "roc_auc": (_membership_roc_auc, True),
+    "advantage": (_membership_advantage, True),
+}
+
+#: metric name -> (function(X_true, X_reconstructed), higher_is_more_leakage)
+INVERSION_METRICS = {
+    "mse": (inversion_error, False),
+}
+
+
+class PerEstimatorCache:
+    """What an attack trained against one fitted estimator, kept for reuse.
+
+    Keyed by the estimator object; an entry is reused only while the
+    estimator's outputs on a few probe rows (the fingerprint) are unchanged,
+    so refitting the same object retrains. Dropped when pickled.
+    """
+
+    def __init__(self):
+        self._entries = {}
+
+    def get(self, estimator, fingerprint):
+        entry = self._entries.get(id(estimator))
+        if entry is None or entry[0]() is not estimator:
+            return None
+        if not np.array_equal(entry[1], fingerprint):
+            return None
+        return entry[2]
+
+    def put(self, estimator, fingerprint, value):
+        self._entries = {
+            key: entry for key, entry in self._entries.items() if entry[0]() is not None
+        }
+        try:
+            reference = weakref.ref(estimator)
+        except TypeError:
+            return
+        self._entries[id(estimator)] = (reference, np.array(fingerprint), value)
+
+    def __getstate__(self):
+        return {"_entries": {}}
+
+
 class BaseAttack(BaseEstimator):
     """Base class of skmid's attacks.
 
@@ -102,7 +163,20 @@ class AttackScorer:
         self.metric = metric
 
     def __call__(self, estimator, X, y=None, **kwargs):
-        return self.attack.score(estimator, X, y, metric=self.metric, **kwargs)
+        recorder = estimator if isinstance(estimator, TrainingRowsRecorder) else None
+        target = recorder.estimator_ if recorder is not None else estimator
+        if not getattr(self.attack, "needs_training_rows", False):
+            return self.attack.score(target, X, y, metric=self.metric, **kwargs)
+        if recorder is None:
+            raise ValueError(
+                "A membership attack scorer needs the training rows of the model it "
+                "attacks; use it through skmid.model_selection.privacy_utility_search."
+            )
+        if recorder.is_training_rows(X):
+            return float("nan")  # no non-members among the training rows
+        return self.attack.score_members(
+            target, recorder.X_train_, recorder.y_train_, X, y, metric=self.metric
+        )
 
     @property
     def higher_is_more_leakage(self):
@@ -157,3 +231,49 @@ def make_attack_scorer(attack, metric="accuracy"):
         )
     attack._check_metric(metric)
     return AttackScorer(attack, metric)
+
+
+class TrainingRowsRecorder(BaseEstimator):
+    """Fits ``estimator`` and remembers the rows it was fitted on.
+
+    :func:`skmid.model_selection.privacy_utility_search` wraps the searched
+    estimator in it when a membership attack is scored: a scikit-learn scorer
+    only sees the held-out fold, and the members are the fold's training rows.
+    Prediction methods and attributes are those of the fitted ``estimator_``.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y=None, **fit_params):
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self.X_train_ = X
+        self.y_train_ = y
+        return self
+
+    def is_training_rows(self, X):
+        X_train = self.X_train_
+        if len(X) != len(X_train):
+            return False
+        if hasattr(X, "equals") and hasattr(X_train, "equals"):
+            return bool(X.equals(X_train))
+        return bool(np.array_equal(np.asarray(X), np.asarray(X_train)))
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def decision_function(self, X):
+        return self.estimator_.decision_function(X)
+
+    def score(self, X, y):
+        return self.estimator_.score(X, y)
+
+    @property
+    def classes_(self):
+        return self.estimator_.classes_
+
+    def __sklearn_tags__(self):
+        return self.estimator.__sklearn_tags__()

@@ -1,5 +1,6 @@
-"""Privacy and utility metrics of confidence vectors."""
+"""Privacy and utility metrics of confidence vectors, and attack success."""
 
+from ._attack_success import inversion_error, membership_advantage
 from ._calibration import expected_calibration_error
 from ._privacy import (
     conditional_mutual_information,
@@ -11,5 +12,7 @@ __all__ = [
     "conditional_mutual_information",
     "confidence_distortion",
     "expected_calibration_error",
+    "inversion_error",
+    "membership_advantage",
     "normalized_entropy",
 ]

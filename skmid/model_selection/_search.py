@@ -1,6 +1,7 @@
 """Privacy-utility search: utility and attack success over a parameter grid."""
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -14,6 +15,7 @@ from sklearn.model_selection import (
 )
 
 from ..attacks import AttackScorer
+from ..attacks._base import TrainingRowsRecorder
 from ..utils._validation import check_int
 
 UTILITY = "utility"
@@ -51,7 +53,12 @@ def privacy_utility_search(
         better (use ``"neg_mean_squared_error"``, not the MSE).
     attacks : dict of str to AttackScorer
         Attack scorers by name; ``higher_is_more_leakage`` tells each one's
-        orientation.
+        orientation (the inversion error is lower for more leakage). A
+        membership attack's scorer needs the members: the search then wraps
+        ``estimator`` so that each candidate remembers its training rows, and
+        scores the attack with the fold's training rows as members and its
+        held-out rows as non-members (the larger group subsampled to the size
+        of the smaller); its training-row score is NaN.
     cv : int or cross-validation splitter, default=5
         Folds; an int gives shuffled (stratified, for classifiers) K-fold.
     n_repeats : int, default=1
@@ -151,9 +158,19 @@ class PrivacyUtilitySearch:
         splitter = _splitter(
             self.estimator, options["cv"], options["n_repeats"], options["random_state"]
         )
+        estimator, param_grid = self.estimator, self.param_grid
+        recording = any(
+            getattr(scorer.attack, "needs_training_rows", False)
+            for scorer in attacks.values()
+        )
+        if recording:
+            # Membership scorers need each candidate's training rows (the
+            # members); the recorder keeps them next to the fitted model.
+            estimator = TrainingRowsRecorder(self.estimator)
+            param_grid = _prefixed(self.param_grid, "estimator__")
         search = GridSearchCV(
-            self.estimator,
-            self.param_grid,
+            estimator,
+            param_grid,
             scoring=scoring,
             refit=False,
             cv=splitter,
@@ -161,8 +178,19 @@ class PrivacyUtilitySearch:
             return_train_score=True,
             error_score="raise",
         )
-        search.fit(X, y, **fit_params)
+        with warnings.catch_warnings():
+            # Membership scores on the training rows are undefined (NaN).
+            warnings.filterwarnings("ignore", message="One or more of the train scores")
+            search.fit(X, y, **fit_params)
         results = search.cv_results_
+        if recording:
+            results["params"] = [
+                {
+                    key.removeprefix("estimator__"): value
+                    for key, value in params.items()
+                }
+                for params in results["params"]
+            ]
         self.cv_results_ = results
         self.n_splits_ = search.n_splits_
         self.params_ = list(results["params"])
@@ -312,6 +340,14 @@ def pareto_front(utility, leakages):
             front.append(i)
     front = np.array(front, dtype=np.intp)
     return front[np.argsort(utility[front], kind="stable")]
+
+
+def _prefixed(param_grid, prefix):
+    grids = [param_grid] if isinstance(param_grid, dict) else list(param_grid)
+    prefixed = [
+        {prefix + key: values for key, values in grid.items()} for grid in grids
+    ]
+    return prefixed[0] if isinstance(param_grid, dict) else prefixed
 
 
 def _splitter(estimator, cv, n_repeats, random_state):

@@ -1,0 +1,164 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+
+from skmid.attacks import (
+    KnownMembersMembershipAttack,
+    LabelOnlyMembershipAttack,
+    ShadowModelMembershipAttack,
+    make_attack_scorer,
+)
+from skmid.metrics import membership_advantage
+from skmid.model_selection import privacy_utility_search
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 20))
+    y = (X[:, 0] + X[:, 1] + rng.normal(size=1000) > 0).astype(int)
+    # target training rows 0-199, target non-members 200-399, attacker 400-999
+    member = np.arange(400) < 200
+    return X, y, member
+
+
+def target_models(X, y):
+    return {
+        "overfitted": RandomForestClassifier(50, random_state=0).fit(X[:200], y[:200]),
+        "regularised": LogisticRegression(C=1e-3).fit(X[:200], y[:200]),
+        "constant": DummyClassifier(strategy="prior").fit(X[:200], y[:200]),
+    }
+
+
+def test_label_only_known_answer(data):
+    X, y, member = data
+    model = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X[:200], y[:200])
+    attack = LabelOnlyMembershipAttack().fit()
+    train_accuracy = model.score(X[:200], y[:200])
+    test_accuracy = model.score(X[200:400], y[200:400])
+    accuracy = attack.score(model, X[:400], y[:400], member)
+    assert accuracy == pytest.approx(
+        (train_accuracy + 1 - test_accuracy) / 2, abs=1e-12
+    )
+    advantage = attack.score(model, X[:400], y[:400], member, metric="advantage")
+    assert advantage == pytest.approx(train_accuracy - test_accuracy)
+
+
+@pytest.fixture(scope="module")
+def scores(data):
+    X, y, member = data
+    attacks = {
+        "shadow": ShadowModelMembershipAttack(top_k=2, random_state=0).fit(
+            X[400:], y[400:]
+        ),
+        "known": None,
+        "label": LabelOnlyMembershipAttack().fit(),
+    }
+    known = np.r_[0:100, 200:300]
+    rest = np.r_[100:200, 300:400]
+    results = {}
+    for name, model in target_models(X, y).items():
+        attacks["known"] = KnownMembersMembershipAttack(
+            max_epochs=30, random_state=0
+        ).fit(X[known], y[known], member[known])
+        for attack_name, attack in attacks.items():
+            results[name, attack_name] = attack.score(
+                model, X[rest], y[rest], member[rest]
+            )
+    return results
+
+
+def test_overfitted_model_leaks_membership(scores):
+    print(scores)
+    assert scores["overfitted", "shadow"] > 0.65
+    assert scores["overfitted", "known"] > 0.65
+    assert scores["overfitted", "label"] > 0.6
+
+
+def test_regularised_and_constant_models_fall_back_to_chance(scores):
+    for model in ["regularised", "constant"]:
+        for attack in ["shadow", "known", "label"]:
+            assert abs(scores[model, attack] - 0.5) < 0.06, (model, attack)
+
+
+def test_scores_are_consistent_and_reproducible(data):
+    X, y, member = data
+    model = target_models(X, y)["overfitted"]
+    attack = ShadowModelMembershipAttack(top_k=2, random_state=0).fit(X[400:], y[400:])
+    proba = attack.infer_proba(model, X[:400], y[:400])
+    guesses = attack.infer(model, X[:400], y[:400])
+    np.testing.assert_array_equal(guesses, proba >= 0.5)
+    assert attack.score(model, X[:400], y[:400], member, metric="advantage") == (
+        membership_advantage(member, guesses)
+    )
+    again = ShadowModelMembershipAttack(top_k=2, random_state=0).fit(X[400:], y[400:])
+    np.testing.assert_array_equal(again.infer_proba(model, X[:400], y[:400]), proba)
+    assert attack._attack_classifier(model) is attack._attack_classifier(model)
+    restored = pickle.loads(pickle.dumps(attack))
+    np.testing.assert_array_equal(restored.infer_proba(model, X[:400], y[:400]), proba)
+    known = KnownMembersMembershipAttack(max_epochs=3, random_state=0)
+    other = KnownMembersMembershipAttack(max_epochs=3, random_state=0)
+    rows = np.r_[0:50, 200:250]
+    a = known.fit(X[rows], y[rows], member[rows]).infer_proba(model, X[:20], y[:20])
+    b = other.fit(X[rows], y[rows], member[rows]).infer_proba(model, X[:20], y[:20])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_bad_input(data):
+    X, y, member = data
+    model = target_models(X, y)["overfitted"]
+    attack = LabelOnlyMembershipAttack().fit()
+    with pytest.raises(ValueError, match="member must be boolean"):
+        attack.score(model, X[:4], y[:4], [0, 1, 2, 1])
+    with pytest.raises(ValueError, match="both members and non-members"):
+        attack.score(model, X[:4], y[:4], [True] * 4)
+    with pytest.raises(ValueError, match="4 entries for 5 rows"):
+        attack.score(model, X[:5], y[:5], [True, False, True, False])
+    with pytest.raises(
+        ValueError, match="top_k=3 is larger than the number of classes"
+    ):
+        ShadowModelMembershipAttack(top_k=3).fit(X[400:], y[400:])
+    shadow = ShadowModelMembershipAttack(top_k=2).fit(X[400:], y[400:])
+    with pytest.raises(ValueError, match="predict_proba"):
+        shadow.infer_proba(object(), X[:4])
+    with pytest.raises(ValueError, match="inconsistent"):
+        KnownMembersMembershipAttack().fit(X[:10], y[:9], member[:10])
+    with pytest.raises(ValueError, match="privacy_utility_search"):
+        make_attack_scorer(attack, "accuracy")(model, X[:10], y[:10])
+
+
+def test_membership_scorers_in_a_privacy_utility_search(data):
+    X, y, _ = data
+    search = privacy_utility_search(
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": [1, None]},
+        utility="accuracy",
+        attacks={
+            "label": make_attack_scorer(LabelOnlyMembershipAttack().fit(), "accuracy"),
+            "shadow": make_attack_scorer(
+                ShadowModelMembershipAttack(
+                    RandomForestClassifier(20, random_state=0), top_k=2, random_state=0
+                ).fit(X[400:], y[400:]),
+                "accuracy",
+            ),
+        },
+        cv=5,
+        random_state=0,
+    ).fit(X[:400], y[:400])
+    assert search.params_ == [{"max_depth": 1}, {"max_depth": None}]
+    # A fully grown tree classifies every member right: on balanced folds the
+    # label-only accuracy is (1 + 1 - test accuracy) / 2, fold by fold.
+    fold_accuracy = np.array(
+        [search.cv_results_[f"split{k}_test_utility"][1] for k in range(5)]
+    )
+    fold_label = np.array(
+        [search.cv_results_[f"split{k}_test_label"][1] for k in range(5)]
+    )
+    np.testing.assert_allclose(fold_label, (2 - fold_accuracy) / 2)
+    assert np.all(np.isnan(search.attack_train_mean_["label"]))
+    assert search.attack_mean_["label"][1] > search.attack_mean_["label"][0]
