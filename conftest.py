@@ -1,6 +1,11 @@
 """Fixtures shared by the test suite and the doctests."""
 
 import os
+
+# Parallel test workers each running multi-threaded torch oversubscribe the
+# cores; one intra-op thread per worker keeps small networks fast.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pathlib import Path
 
 import pytest

@@ -17,6 +17,7 @@ _SUBMODULES = [
     "linear_model",
     "metrics",
     "model_selection",
+    "neural_network",
     "postprocessing",
     "tree",
     "utils",
