@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_consistent_length
 
 from ..metrics._attack_success import check_membership
+from ..utils._random import seed_unset_random_states
 from ._base import MEMBERSHIP_METRICS, BaseAttack, PerEstimatorCache
 
 FINGERPRINT_ROWS = 16
@@ -92,6 +93,16 @@ class BaseMembershipAttack(BaseAttack):
             X_members, y_members, X_others, y_others, self._sampling_seed()
         )
         return self.score(estimator, X, y, member, metric=metric)
+
+    def _trained_against(self, estimator, X_background, train):
+        """``train(estimator)``, cached while the estimator's outputs are unchanged."""
+        rows = np.arange(min(FINGERPRINT_ROWS, len(X_background)))
+        probe = _query_proba(estimator, _take(X_background, rows))
+        trained = self._cache.get(estimator, probe)
+        if trained is None:
+            trained = train(estimator)
+            self._cache.put(estimator, probe, trained)
+        return trained
 
     def _sampling_seed(self):
         return check_random_state(getattr(self, "random_state", 0)).randint(2**31 - 1)
@@ -280,13 +291,10 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
 
     def _attack_classifier(self, estimator):
         self._check_fitted()
-        probe = _query_proba(
-            estimator, _take(self.X_shadow_, np.arange(FINGERPRINT_ROWS))
-        )
-        cached = self._cache.get(estimator, probe)
-        if cached is not None:
-            return cached
-        self._check_top_k(probe.shape[1])
+        return self._trained_against(estimator, self.X_shadow_, self._train_attack)
+
+    def _train_attack(self, estimator):
+        self._check_top_k(len(estimator.classes_))
         rng = check_random_state(self.random_state)
         order = rng.permutation(len(self.y_shadow_))
         half = len(order) // 2
@@ -298,7 +306,7 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
             # A prefit DefendedClassifier cannot be refitted as is: the shadow
             # copy fits its classifier and its defense on the shadow rows.
             shadow.set_params(cv=None)
-        _seed(shadow, rng)
+        seed_unset_random_states(shadow, rng)
         shadow.fit(_take(self.X_shadow_, inside), self.y_shadow_[inside])
         features = sorted_top_k(_query_proba(shadow, self.X_shadow_), self.top_k)
         labels = np.zeros(len(order), dtype=int)
@@ -308,9 +316,8 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
             if self.attack_estimator is None
             else clone(self.attack_estimator)
         )
-        _seed(classifier, rng)
+        seed_unset_random_states(classifier, rng)
         classifier.fit(features, labels)
-        self._cache.put(estimator, probe, classifier)
         return classifier
 
     def infer_proba(self, estimator, X, y=None):
@@ -322,18 +329,6 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
         classifier = self._attack_classifier(estimator)
         features = sorted_top_k(_query_proba(estimator, X), self.top_k)
         return classifier.predict_proba(features)[:, 1]
-
-
-def _seed(estimator, rng):
-    params = estimator.get_params()
-    seeds = {
-        key: int(rng.randint(2**31 - 1))
-        for key in sorted(params)
-        if (key == "random_state" or key.endswith("__random_state"))
-        and params[key] is None
-    }
-    if seeds:
-        estimator.set_params(**seeds)
 
 
 class KnownMembersMembershipAttack(BaseMembershipAttack):
@@ -444,18 +439,12 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
 
     def _network(self, estimator):
         self._check_fitted()
-        probe = _query_proba(
-            estimator, _take(self.X_known_, np.arange(FINGERPRINT_ROWS))
-        )
-        cached = self._cache.get(estimator, probe)
-        if cached is not None:
-            return cached
-        P = _query_proba(estimator, self.X_known_)
-        network = self._train(
-            P, self._one_hot(estimator, self.y_known_), self.member_known_
-        )
-        self._cache.put(estimator, probe, network)
-        return network
+        return self._trained_against(estimator, self.X_known_, self._train_network)
+
+    def _train_network(self, estimator):
+        one_hot = self._one_hot(estimator, self.y_known_)
+        P = self._confidence_input(_query_proba(estimator, self.X_known_), one_hot)
+        return self._train(P, one_hot, self.member_known_)
 
     def _confidence_input(self, P, one_hot):
         if not self.align_to_label:

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._random import seed_unset_random_states
 from ..utils._validation import encode_class_labels
 from ._cmi import CMIPostProcessor
 
@@ -247,13 +248,7 @@ def _seeded(estimator, random_state):
     estimator = clone(estimator)
     if random_state is None:
         return estimator
-    rng = check_random_state(random_state)
-    seeds = {
-        key: int(rng.randint(np.iinfo(np.int32).max))
-        for key, value in sorted(estimator.get_params(deep=True).items())
-        if (key == "random_state" or key.endswith("__random_state")) and value is None
-    }
-    return estimator.set_params(**seeds)
+    return seed_unset_random_states(estimator, check_random_state(random_state))
 
 
 def _check_2d(X):
