@@ -18,11 +18,11 @@ import time
 import warnings
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import softmax
 
 from skmid import show_versions
 from skmid.postprocessing import CMIPostProcessor, waterfill
+from skmid.postprocessing._waterfill import waterfill_reference
 
 BATCH = 256
 
@@ -34,35 +34,6 @@ def best_time(function, repeat=5):
         result = function()
         best = min(best, time.perf_counter() - start)
     return best, result
-
-
-def slsqp(f, q, budget):
-    k = len(f)
-
-    def objective(z):
-        p = np.clip(f + z[:k] - z[k:], 1e-300, None)
-        return np.sum(p * np.log(p / q))
-
-    def gradient(z):
-        p = np.clip(f + z[:k] - z[k:], 1e-300, None)
-        g = np.log(p / q) + 1
-        return np.r_[g, -g]
-
-    constraints = [
-        {"type": "eq", "fun": lambda z: z[:k].sum() - z[k:].sum()},
-        {"type": "ineq", "fun": lambda z: budget - z.sum()},
-        {"type": "ineq", "fun": lambda z: f + z[:k] - z[k:]},
-    ]
-    result = minimize(
-        objective,
-        np.zeros(2 * k),
-        jac=gradient,
-        constraints=constraints,
-        bounds=[(0, None)] * (2 * k),
-        method="SLSQP",
-        options={"ftol": 1e-12, "maxiter": 1000},
-    )
-    return np.clip(f + result.x[:k] - result.x[k:], 0, None)
 
 
 def table6(max_classes, torch):
@@ -94,7 +65,7 @@ def table6(max_classes, torch):
             n_ref = 8 if k == 10 else 1
             start = time.perf_counter()
             for i in range(n_ref):
-                slsqp(f[i], q[i], budget[i])
+                waterfill_reference(f[i], q[i], budget[i])
             t_ref = (time.perf_counter() - start) / n_ref * BATCH
             line += f" {t_ref * 1e3:>10.1f} {t_ref / t_numba:>12.0f}"
         print(line)

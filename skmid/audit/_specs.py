@@ -72,6 +72,59 @@ class AuditSpec:
         return self
 
 
+def _regression_spec(
+    name, description, X, y, sensitive, label, utility_label, defenses
+):
+    """An AuditSpec scored by test MSE and attacked by MAP on ``sensitive``."""
+    attack = MAPAttributeInference(sensitive).fit(X, y)
+    return AuditSpec(
+        name=name,
+        description=description,
+        X=X,
+        y=y,
+        task="regression",
+        utility="neg_mean_squared_error",
+        utility_label=utility_label,
+        utility_sign=-1.0,
+        attacks={
+            "map_accuracy": make_attack_scorer(attack, "accuracy"),
+            "map_advantage": make_attack_scorer(attack, "advantage"),
+        },
+        attack_labels={
+            "map_accuracy": f"MAP accuracy on {label}",
+            "map_advantage": f"MAP advantage on {label}",
+        },
+        plot_attacks=("map_accuracy",),
+        budget_attack="map_advantage",
+        defenses=defenses,
+        sensitive=label,
+    )
+
+
+def _classification_spec(name, description, X, y, sensitive, label, defenses):
+    """An AuditSpec scored by weighted F1, attacked by both MAP attacks (train rows)."""
+    attacks, labels = _classification_attacks(sensitive, X, y)
+    return AuditSpec(
+        name=name,
+        description=description,
+        X=X,
+        y=y,
+        task="classification",
+        utility="f1_weighted",
+        utility_label="model F1 (weighted, held-out rows)",
+        utility_sign=1.0,
+        attacks=attacks,
+        attack_labels=labels,
+        plot_attacks=("naive_f1", "counts_f1"),
+        budget_attack="counts_advantage",
+        defenses=defenses,
+        sensitive=label,
+        # Trees memorise their training rows; that is what the attacks exploit
+        # (the MID paper's Figures 2b and 4c attack the training set).
+        attack_rows="train",
+    )
+
+
 # -- warfarin ----------------------------------------------------------------
 
 WARFARIN_MID_LAMS = [20.0, 40.0, 60.0, 80.0, 100.0, 150.0, 1000.0]
@@ -84,6 +137,8 @@ NUMERIC_BOUNDS = {"age_decade": (1, 9), "height_cm": (100, 230), "weight_kg": (2
 
 def warfarin_audit(random_state=0):
     """OLS, MID and AdaSSP on IWPC warfarin, attacked by MAP on VKORC1."""
+    from sklearn.linear_model import LinearRegression
+
     from ..datasets import load_warfarin
     from ..linear_model import AdaSSPLinearRegression, MIDLinearRegression
 
@@ -93,33 +148,17 @@ def warfarin_audit(random_state=0):
     high = np.array([NUMERIC_BOUNDS.get(name, (0, 1))[1] for name in names])
     X = (warfarin.data - low) / (high - low)
     y = warfarin.target
-    attack = MAPAttributeInference(warfarin.sensitive_features).fit(X, y)
-    from sklearn.linear_model import LinearRegression
-
-    return AuditSpec(
-        name="warfarin",
-        description=(
-            f"IWPC warfarin cohort ({X.shape[0]} patients, {X.shape[1]} features): "
-            "weekly dose regression; the attacker infers the VKORC1 genotype "
-            "(3 values) by MAP from the model, the other features and the dose."
-        ),
-        X=X,
-        y=y,
-        task="regression",
-        utility="neg_mean_squared_error",
-        utility_label="test MSE (mg/week)^2",
-        utility_sign=-1.0,
-        attacks={
-            "map_accuracy": make_attack_scorer(attack, "accuracy"),
-            "map_advantage": make_attack_scorer(attack, "advantage"),
-        },
-        attack_labels={
-            "map_accuracy": "MAP accuracy on VKORC1",
-            "map_advantage": "MAP advantage on VKORC1",
-        },
-        plot_attacks=("map_accuracy",),
-        budget_attack="map_advantage",
-        defenses=[
+    return _regression_spec(
+        "warfarin",
+        f"IWPC warfarin cohort ({X.shape[0]} patients, {X.shape[1]} features): "
+        "weekly dose regression; the attacker infers the VKORC1 genotype "
+        "(3 values) by MAP from the model, the other features and the dose.",
+        X,
+        y,
+        warfarin.sensitive_features,
+        "VKORC1",
+        "test MSE (mg/week)^2",
+        [
             DefenseSpec("OLS", LinearRegression()),
             DefenseSpec("MID", MIDLinearRegression(), {"lam": WARFARIN_MID_LAMS}),
             DefenseSpec(
@@ -130,7 +169,6 @@ def warfarin_audit(random_state=0):
                 {"epsilon": WARFARIN_ADASSP_EPSILONS},
             ),
         ],
-        sensitive="VKORC1 rs9923231",
     )
 
 
@@ -204,29 +242,16 @@ def steak_audit(data_home=None, random_state=0):
 
     steak = fetch_steak_survey(data_home=data_home)
     X, y, sensitive = steak.data, steak.target, steak.sensitive_features
-    attacks, labels = _classification_attacks(sensitive, X, y)
-    return AuditSpec(
-        name="steak",
-        description=(
-            f"FiveThirtyEight steak survey ({X.shape[0]} respondents, "
-            f"{X.shape[1]} answers): predict the steak preparation (5 classes); "
-            "the attacker infers whether the respondent cheated on a partner."
-        ),
-        X=X,
-        y=y,
-        task="classification",
-        utility="f1_weighted",
-        utility_label="model F1 (weighted, held-out rows)",
-        utility_sign=1.0,
-        attacks=attacks,
-        attack_labels=labels,
-        plot_attacks=("naive_f1", "counts_f1"),
-        budget_attack="counts_advantage",
-        defenses=_tree_defenses(sensitive, None, random_state),
-        sensitive=steak.feature_names[sensitive],
-        # Trees memorise their training rows; that is what the attacks exploit
-        # (the MID paper's Figures 2b and 4c attack the training set).
-        attack_rows="train",
+    return _classification_spec(
+        "steak",
+        f"FiveThirtyEight steak survey ({X.shape[0]} respondents, "
+        f"{X.shape[1]} answers): predict the steak preparation (5 classes); "
+        "the attacker infers whether the respondent cheated on a partner.",
+        X,
+        y,
+        sensitive,
+        steak.feature_names[sensitive],
+        _tree_defenses(sensitive, None, random_state),
     )
 
 
@@ -329,25 +354,16 @@ def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
             description,
             random_state,
         )
-    attacks, labels = _classification_attacks(sensitive, X, y)
-    return AuditSpec(
-        name=path.stem,
-        description=description,
-        X=X,
-        y=y,
-        task="classification",
-        utility="f1_weighted",
-        utility_label="model F1 (weighted, held-out rows)",
-        utility_sign=1.0,
-        attacks=attacks,
-        attack_labels=labels,
-        plot_attacks=("naive_f1", "counts_f1"),
-        budget_attack="counts_advantage",
-        defenses=_tree_defenses(
+    return _classification_spec(
+        path.stem,
+        description,
+        X,
+        y,
+        sensitive,
+        sensitive,
+        _tree_defenses(
             sensitive, categorical, random_state, _binned_dp_tree(numeric, random_state)
         ),
-        sensitive=sensitive,
-        attack_rows="train",
     )
 
 
@@ -411,28 +427,16 @@ def _csv_regression(X, y, sensitive, categorical, numeric, description, random_s
         )
         return make_pipeline(encode, model)
 
-    attack = MAPAttributeInference(sensitive).fit(X, y)
     bounds_y = (float(np.min(y)), float(np.max(y)))
-    return AuditSpec(
-        name="csv",
-        description=description,
-        X=X,
-        y=y,
-        task="regression",
-        utility="neg_mean_squared_error",
-        utility_label="test MSE",
-        utility_sign=-1.0,
-        attacks={
-            "map_accuracy": make_attack_scorer(attack, "accuracy"),
-            "map_advantage": make_attack_scorer(attack, "advantage"),
-        },
-        attack_labels={
-            "map_accuracy": f"MAP accuracy on {sensitive}",
-            "map_advantage": f"MAP advantage on {sensitive}",
-        },
-        plot_attacks=("map_accuracy",),
-        budget_attack="map_advantage",
-        defenses=[
+    return _regression_spec(
+        "csv",
+        description,
+        X,
+        y,
+        sensitive,
+        sensitive,
+        "test MSE",
+        [
             DefenseSpec("OLS", pipeline(LinearRegression())),
             DefenseSpec(
                 "MID",
@@ -454,5 +458,4 @@ def _csv_regression(X, y, sensitive, categorical, numeric, description, random_s
                 {"adassplinearregression__epsilon": WARFARIN_ADASSP_EPSILONS},
             ),
         ],
-        sensitive=sensitive,
     )

@@ -152,3 +152,42 @@ def _loaded_torch():
     import sys
 
     return sys.modules.get("torch")
+
+
+def waterfill_reference(f, q, budget):
+    """One row of the problem solved by a generic solver (scipy's SLSQP).
+
+    The reference that tests and benchmarks compare :func:`waterfill` with:
+    ``p = f + up - down`` with ``up, down >= 0``, ``sum(up) = sum(down)``,
+    ``sum(up + down) <= budget`` and ``p >= 0``. O(K^3); small K only.
+    """
+    from scipy.optimize import minimize
+
+    f = np.asarray(f, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    k = len(f)
+
+    def objective(z):
+        p = np.clip(f + z[:k] - z[k:], 1e-300, None)
+        return np.sum(p * np.log(p / q))
+
+    def gradient(z):
+        p = np.clip(f + z[:k] - z[k:], 1e-300, None)
+        g = np.log(p / q) + 1
+        return np.r_[g, -g]
+
+    constraints = [
+        {"type": "eq", "fun": lambda z: z[:k].sum() - z[k:].sum()},
+        {"type": "ineq", "fun": lambda z: budget - z.sum()},
+        {"type": "ineq", "fun": lambda z: f + z[:k] - z[k:]},
+    ]
+    result = minimize(
+        objective,
+        np.zeros(2 * k),
+        jac=gradient,
+        constraints=constraints,
+        bounds=[(0, None)] * (2 * k),
+        method="SLSQP",
+        options={"ftol": 1e-15, "maxiter": 2000},
+    )
+    return np.clip(f + result.x[:k] - result.x[k:], 0, None)
