@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import ParameterGrid
 
-from ..model_selection import pareto_front, privacy_utility_search
+from ..model_selection import (
+    best_under_budget,
+    pareto_front,
+    privacy_utility_search,
+)
 from ..utils import import_optional_dependency
 from ._specs import AuditInputError
 
@@ -24,19 +28,22 @@ class AuditResult:
         return list(self.spec.attacks)
 
     def best_under_budget(self, max_advantage):
-        """The row with the best utility whose budget attack is within the budget."""
+        """The most useful row whose budget attack stays within ``max_advantage``.
+
+        The rule of :func:`skmid.model_selection.best_under_budget`; None when
+        no row qualifies.
+        """
         attack = self.spec.budget_attack
-        allowed = [
-            row
-            for row in self.rows
-            if np.isfinite(row[self.spec.key(attack)])
-            and row[self.spec.key(attack)] <= max_advantage
-        ]
-        if not allowed:
+        results = {
+            "mean_test_utility": [
+                self.spec.utility_sign * row["utility_mean"] for row in self.rows
+            ],
+            f"mean_test_{attack}": [row[self.spec.key(attack)] for row in self.rows],
+        }
+        try:
+            return self.rows[best_under_budget(max_advantage, attack=attack)(results)]
+        except ValueError:
             return None
-        return max(
-            allowed, key=lambda row: row["utility_mean"] * self.spec.utility_sign
-        )
 
 
 def run_audit(

@@ -67,7 +67,7 @@ def test_membership_on_overfitted_and_regularised_faces_models(faces):
 
 
 @pytest.mark.slow
-def test_gallery_example(shared_data_home, tmp_path, capsys):
+def test_gallery_example(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     namespace = runpy.run_path(str(EXAMPLE))
     figure = tmp_path / "gallery.png"
