@@ -41,8 +41,11 @@ def get_parser():
     audit.add_argument(
         "dataset",
         nargs="?",
-        choices=["warfarin", "steak"],
-        help="a bundled audit (omit with --csv)",
+        choices=["warfarin", "steak", "digits", "faces"],
+        help=(
+            "a bundled audit (omit with --csv); digits and faces compare the "
+            "output defenses against inversion and membership attacks"
+        ),
     )
     audit.add_argument("--csv", metavar="PATH", help="audit a CSV file instead")
     audit.add_argument("--target", metavar="COL", help="target column of --csv")
@@ -63,9 +66,19 @@ def get_parser():
     audit.add_argument(
         "--repeats",
         type=int,
-        default=2,
+        default=None,
         metavar="R",
-        help="repeats of the 5-fold split (default 2)",
+        help=(
+            "repeats of the 5-fold split (default 2); for digits and faces, "
+            "the number of seeds (default 3)"
+        ),
+    )
+    audit.add_argument(
+        "--max-epochs",
+        type=int,
+        default=50,
+        metavar="E",
+        help="digits and faces: epochs of the purifiers (default 50)",
     )
     audit.add_argument(
         "--folds", type=int, default=5, metavar="K", help=argparse.SUPPRESS
@@ -82,7 +95,11 @@ def get_parser():
     )
     audit.add_argument("--backend", choices=["dask"], default=None)
     audit.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
-    audit.add_argument("--data-home", metavar="DIR", help="where the steak survey is")
+    audit.add_argument(
+        "--data-home",
+        metavar="DIR",
+        help="where the steak survey or the Olivetti faces are",
+    )
     audit.add_argument("--quiet", action="store_true", help="no progress or summary")
     audit.set_defaults(handler=_run_audit)
     return parser
@@ -101,7 +118,13 @@ def _run_audit(args):
 
     try:
         if (args.dataset is None) == (args.csv is None):
-            raise AuditInputError("give a dataset (warfarin or steak) or --csv PATH")
+            raise AuditInputError(
+                "give a dataset (warfarin, steak, digits or faces) or --csv PATH"
+            )
+        if args.repeats is not None and args.repeats < 1:
+            raise AuditInputError("--repeats must be at least 1")
+        if args.dataset in ("digits", "faces"):
+            return _run_comparison(args)
         if args.csv is not None:
             if not args.target or not args.sensitive:
                 raise AuditInputError("--csv needs --target COL and --sensitive COL")
@@ -122,7 +145,7 @@ def _run_audit(args):
         result = run_audit(
             spec,
             cv=args.folds,
-            repeats=args.repeats,
+            repeats=2 if args.repeats is None else args.repeats,
             n_jobs=args.n_jobs,
             backend=args.backend,
             scheduler=args.scheduler,
@@ -143,6 +166,46 @@ def _run_audit(args):
         print(format_summary(result, max_advantage=args.max_advantage))
         others = "report.md, results.csv, settings.json"
         print(f"report: {paths['report.html']} (and {others})")
+    return 0
+
+
+def _run_comparison(args):
+    """``skmid audit digits|faces``: the output defenses compared, with a report."""
+    from .audit import (
+        AuditInputError,
+        compare_output_defenses,
+        comparison_defenses,
+        write_comparison_report,
+    )
+
+    defenses = comparison_defenses(args.dataset, max_epochs=args.max_epochs)
+    if args.defenses:
+        available = {name.lower(): name for name in defenses}
+        wanted = [name.lower() for name in args.defenses]
+        unknown = sorted(set(wanted) - set(available))
+        if unknown:
+            raise AuditInputError(
+                f"unknown defense(s) {unknown} for the {args.dataset} audit; "
+                f"choose from {sorted(defenses)}"
+            )
+        defenses = {available[w]: defenses[available[w]] for w in dict.fromkeys(wanted)}
+    repeats = 3 if args.repeats is None else args.repeats
+    comparison = compare_output_defenses(
+        args.dataset,
+        data_home=args.data_home,
+        seeds=range(args.seed, args.seed + repeats),
+        defenses=defenses,
+        max_epochs=args.max_epochs,
+        attack_epochs=2 * args.max_epochs,
+        progress=not args.quiet,
+    )
+    out = args.out or f"audit-{args.dataset}"
+    paths = write_comparison_report(
+        comparison, out, command="skmid " + " ".join(args.argv)
+    )
+    if not args.quiet:
+        print("\n".join(" | ".join(row) for row in comparison.table()))
+        print(f"report: {paths['report.html']} (and report.md, reconstructions.png)")
     return 0
 
 

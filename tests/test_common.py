@@ -1,5 +1,7 @@
 """scikit-learn's common checks, run over every public skmid estimator."""
 
+import inspect
+
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmid.linear_model import AdaSSPLinearRegression
@@ -28,6 +30,17 @@ try:  # the nn extra
     )
     _INSTANCES["DPSGDClassifier"] = DPSGDClassifier(
         epsilon=1e6, max_grad_norm=10.0, lr=0.5, max_epochs=60, random_state=0
+    )
+    from skmid.attacks import InversionModelAttack
+    from skmid.postprocessing import AdversarialNoiseDefense, PurifierTransformer
+
+    _INSTANCES["PurifierTransformer"] = PurifierTransformer(
+        max_epochs=3, random_state=0
+    )
+    _INSTANCES["AdversarialNoiseDefense"] = AdversarialNoiseDefense(
+        InversionModelAttack(hidden_layer_sizes=(8,), max_epochs=2),
+        n_iter=2,
+        random_state=0,
     )
 except ImportError:
     pass
@@ -100,9 +113,13 @@ def _estimators():
 
 def _expected_failed_checks(estimator):
     if isinstance(estimator, BasePostProcessor):
-        return dict.fromkeys(
-            _POSTPROCESSOR_CHECKS_NEEDING_PROBABILITIES, _PROBABILITY_INPUT_REASON
-        )
+        reason = _PROBABILITY_INPUT_REASON
+        if "inputs" in inspect.signature(type(estimator).transform).parameters:
+            reason += (
+                "; this defense also needs the inputs behind P at fit and transform "
+                "(inputs=X), which the checks do not pass"
+            )
+        return dict.fromkeys(_POSTPROCESSOR_CHECKS_NEEDING_PROBABILITIES, reason)
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 

@@ -181,11 +181,37 @@ class InversionModelAttack(BaseAttack):
         fingerprint = self._confidences(estimator, self.X_aux_[:FINGERPRINT_ROWS])
         network = self._cache.get(estimator, fingerprint)
         if network is None:
-            network = self._train(self._confidences(estimator, self.X_aux_))
+            network = self.train_network(self._confidences(estimator, self.X_aux_))
             self._cache.put(estimator, fingerprint, network)
         return network
 
-    def _train(self, confidences):
+    def train_network(self, confidences):
+        """Train a fresh inversion network from ``confidences`` to ``X_aux_``.
+
+        What :meth:`inversion_network` does after querying an estimator; a
+        defender that already holds a model's outputs on its own reference
+        inputs (:class:`~skmid.postprocessing.AdversarialNoiseDefense`) calls
+        it directly. Row ``i`` of ``confidences`` must be the output on
+        ``X_aux_[i]``; truncation is the caller's business.
+
+        Parameters
+        ----------
+        confidences : array-like of shape (n_aux, n_classes)
+            The model's outputs on the auxiliary inputs, row for row.
+
+        Returns
+        -------
+        network : torch.nn.Module
+            The trained network, in eval mode, mapping float32 confidence
+            vectors to flattened inputs.
+        """
+        self._check_fitted()
+        confidences = np.asarray(confidences, dtype=np.float64)
+        if confidences.ndim != 2 or len(confidences) != len(self.X_aux_):
+            raise ValueError(
+                f"confidences must have shape (n_aux, n_classes) with n_aux="
+                f"{len(self.X_aux_)}; got {confidences.shape}."
+            )
         from ..utils._torch import (
             as_tensor,
             init_weights,

@@ -465,9 +465,9 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
 
     def _train(self, P, labels, member):
         from ..utils._torch import (
+            ConfidenceLabelNetwork,
             as_tensor,
             init_weights,
-            make_mlp,
             nn,
             resolve_device,
             torch,
@@ -478,24 +478,8 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
         generator, seed = torch_generator(self.random_state)
         n_classes = P.shape[1]
 
-        class NSHNetwork(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.confidence = make_mlp([n_classes, 1024, 512, 64])
-                self.label = make_mlp([n_classes, 512, 64])
-                self.head = make_mlp([128, 64, 1], output_activation="sigmoid")
-
-            def forward(self, confidences, one_hot):
-                joined = torch.cat(
-                    [
-                        torch.relu(self.confidence(confidences)),
-                        torch.relu(self.label(one_hot)),
-                    ],
-                    dim=1,
-                )
-                return self.head(joined).squeeze(1)
-
-        network = init_weights(NSHNetwork(), seed).to(device)
+        network = ConfidenceLabelNetwork(n_classes, output_activation="sigmoid")
+        network = init_weights(network, seed).to(device)
         optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
         P_t, labels_t = as_tensor(P, device), as_tensor(labels, device)
         members = torch.as_tensor(np.flatnonzero(member), device=device)

@@ -208,44 +208,56 @@ def write_report(result, out_dir, *, max_advantage=0.02, command=None):
         f"{spec.attack_labels[spec.budget_attack]}."
     )
 
-    paths["report.md"] = out / "report.md"
-    markdown = [
-        f"# skmid audit: {spec.name}",
-        "",
-        spec.description,
-        "",
-        settings_line,
-        "",
-        budget,
+    paths.update(
+        _write_pages(
+            out,
+            title=f"skmid audit: {spec.name}",
+            paragraphs=[spec.description, settings_line],
+            emphasis=budget,
+            table=table,
+            images={spec.attack_labels[a]: p for a, p in images.items()},
+            footer=(
+                "Files: results.csv (every statistic), settings.json (exact "
+                "settings, seeds and package versions)."
+            ),
+        )
+    )
+    return paths
+
+
+def _write_pages(out, *, title, paragraphs, emphasis, table, images, footer):
+    """report.md and a self-contained report.html; returns their paths."""
+    paths = {"report.md": out / "report.md", "report.html": out / "report.html"}
+    markdown = [f"# {title}", ""]
+    for paragraph in paragraphs:
+        markdown += [paragraph, ""]
+    markdown += [
+        emphasis,
         "",
         "| " + " | ".join(table[0]) + " |",
         "|" + "---|" * len(table[0]),
     ]
     markdown += ["| " + " | ".join(row) + " |" for row in table[1:]]
-    for attack, path in images.items():
-        markdown += ["", f"![{spec.attack_labels[attack]}]({path.name})"]
-    markdown += [
-        "",
-        "Files: results.csv (every statistic), settings.json (exact settings, "
-        "seeds and package versions).",
-    ]
+    for label, path in images.items():
+        markdown += ["", f"![{label}]({path.name})"]
+    markdown += ["", footer]
     paths["report.md"].write_text("\n".join(markdown) + "\n")
 
-    paths["report.html"] = out / "report.html"
     cells = "".join(f"<th>{html.escape(c)}</th>" for c in table[0])
     body_rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
         for row in table[1:]
     )
     figures = "".join(
-        f'<figure><img alt="{html.escape(spec.attack_labels[a])}" '
+        f'<figure><img alt="{html.escape(label)}" '
         f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
-        f"<figcaption>{html.escape(spec.attack_labels[a])}</figcaption></figure>"
-        for a, p in images.items()
+        f"<figcaption>{html.escape(label)}</figcaption></figure>"
+        for label, p in images.items()
     )
+    texts = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>skmid audit: {html.escape(spec.name)}</title>
+<title>{html.escape(title)}</title>
 <style>
 body {{ font-family: sans-serif; max-width: 70em; margin: 2em auto; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.9em; }}
@@ -253,15 +265,85 @@ th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
 th {{ background: #f0f0f0; }} td:first-child, td:nth-child(2) {{ text-align: left; }}
 figure {{ display: inline-block; margin: 1em; }} img {{ max-width: 36em; }}
 </style></head><body>
-<h1>skmid audit: {html.escape(spec.name)}</h1>
-<p>{html.escape(spec.description)}</p>
-<p>{html.escape(settings_line)}</p>
-<p><strong>{html.escape(budget)}</strong></p>
+<h1>{html.escape(title)}</h1>
+{texts}
+<p><strong>{html.escape(emphasis)}</strong></p>
 <table><thead><tr>{cells}</tr></thead><tbody>{body_rows}</tbody></table>
 {figures}
-<p>skmid {html.escape(str(settings["versions"]["skmid"]))}; exact settings in
-settings.json, every statistic in results.csv.</p>
+<p>skmid {html.escape(str(_get_versions()["skmid"]))}; {html.escape(footer)}</p>
 </body></html>
 """
     paths["report.html"].write_text(page)
+    return paths
+
+
+def write_comparison_report(comparison, out_dir, *, command=None):
+    """Write a defense comparison's report files; returns ``{name: path}``.
+
+    report.md and report.html (the table, the papers' claims checked, the
+    reconstruction figure), reconstructions.png, results.csv (one row per
+    defense and seed), summary.csv (mean and standard deviation over seeds)
+    and settings.json.
+    """
+    from ._comparison import COLUMNS, claims, plot_reconstructions
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, rows in [
+        ("results.csv", comparison.rows),
+        ("summary.csv", comparison.summary()),
+    ]:
+        paths[name] = out / name
+        with open(paths[name], "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    paths["settings.json"] = out / "settings.json"
+    settings = {
+        "audit": comparison.dataset,
+        "description": comparison.description,
+        "command": command if command is not None else " ".join(sys.argv),
+        **comparison.settings,
+        "versions": _get_versions(),
+    }
+    paths["settings.json"].write_text(json.dumps(settings, indent=2, default=str))
+
+    figure = plot_reconstructions(comparison)
+    paths["reconstructions.png"] = out / "reconstructions.png"
+    figure.savefig(paths["reconstructions.png"], dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+
+    checked = claims(comparison)
+    emphasis = "; ".join(
+        f"{text}: {'holds' if holds else 'does not hold'}" for text, holds in checked
+    )
+    n_seeds = len(comparison.settings.get("seeds", [])) or 1
+    columns = ", ".join(COLUMNS.values())
+    paths.update(
+        _write_pages(
+            out,
+            title=f"skmid audit: {comparison.dataset} (output defenses)",
+            paragraphs=[
+                comparison.description + ".",
+                f"Mean ± standard deviation over {n_seeds} seed(s) of the split, "
+                f"the target and the attacks. Columns: {columns}. The inversion "
+                "error is the attacker's own inversion model on the training "
+                "images (higher = better defended; reconstructing every image as "
+                f"the mean image scores {comparison.baseline_error:.4f}); "
+                "membership accuracies are on balanced members and non-members "
+                "(0.5 = chance).",
+            ],
+            emphasis=emphasis or "No paper claim applies to these defenses.",
+            table=comparison.table(),
+            images={"Reconstructions per defense": paths["reconstructions.png"]},
+            footer=(
+                "results.csv holds every seed, summary.csv the means, "
+                "settings.json the exact settings and package versions."
+            ),
+        )
+    )
     return paths

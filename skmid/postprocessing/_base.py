@@ -107,6 +107,12 @@ class BasePostProcessor(
         self : object
             The fitted defense.
         """
+        P, codes = self._validate_fit_data(P, y)
+        self._fit(P, codes)
+        return self
+
+    def _validate_fit_data(self, P, y):
+        """Validated ``P`` (resetting the fitted shape) and ``y`` as column codes."""
         P = self._validate_probabilities(P, reset=True)
         codes = None
         if y is not None:
@@ -119,8 +125,7 @@ class BasePostProcessor(
             raise ValueError(
                 f"{type(self).__name__} requires y (the true labels of P's rows)."
             )
-        self._fit(P, codes)
-        return self
+        return P, codes
 
     def transform(self, P):
         """Apply the defense to probability vectors.
@@ -146,6 +151,31 @@ class BasePostProcessor(
 
     def _fit(self, P, codes):
         """Learn what ``_transform`` needs; the default learns nothing."""
+
+    def _check_inputs(self, inputs, n_rows, *, method):
+        """``inputs`` (the rows behind ``P``) as a finite float64 (n_rows, d) array."""
+        if inputs is None:
+            raise ValueError(
+                f"{type(self).__name__}.{method} needs the inputs behind P: call "
+                f"{method}(P, ..., inputs=X), where row i of P is the model's "
+                "output on X[i] (DefendedClassifier passes them)."
+            )
+        if hasattr(inputs, "toarray"):
+            inputs = inputs.toarray()
+        try:
+            inputs = np.asarray(inputs, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"inputs must be numeric; {error}") from None
+        if inputs.ndim < 2:
+            raise ValueError(
+                f"inputs must have shape (n_samples, n_features) or (n_samples, "
+                f"height, width); got shape {inputs.shape}."
+            )
+        if len(inputs) != n_rows:
+            raise ValueError(f"P has {n_rows} rows but inputs has {len(inputs)}.")
+        if not np.all(np.isfinite(inputs)):
+            raise ValueError("inputs must not contain NaN or infinity.")
+        return inputs.reshape(n_rows, -1)
 
     @abstractmethod
     def _transform(self, P):

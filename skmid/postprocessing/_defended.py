@@ -33,10 +33,18 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
     - ``cv="prefit"``: ``estimator`` is already fitted and is used as is; all
       of ``X, y`` fit the defense (pass data the classifier did not see).
 
-    The defense receives ``(P, y)`` with ``y`` as column indices of ``P``. A
-    defense whose ``fit`` also takes an ``inputs`` keyword (for example one
-    that trains an inversion model) receives the held-out rows of ``X``
-    there.
+    The defense receives ``(P, y)`` with ``y`` as column indices of ``P``.
+
+    Defenses that need the inputs behind ``P`` follow one convention, checked
+    from their signatures: a defense whose ``fit`` takes an ``inputs``
+    keyword (:class:`PurifierTransformer`, :class:`AdversarialNoiseDefense`)
+    gets the rows of ``X`` its ``P`` came from, ``fit(P, y, inputs=X_rows)``;
+    one whose ``transform`` takes ``inputs`` gets the query rows at
+    ``predict_proba(X)``, ``transform(P, inputs=X)``. ``X`` is passed as
+    given to this estimator (after any earlier ``Pipeline`` steps), so that
+    ``DefendedClassifier(MLPClassifier(), PurifierTransformer(alpha=1.0))``
+    needs nothing else, in a ``Pipeline`` and in ``GridSearchCV`` over
+    ``defense__alpha`` alike.
 
     ``predict_proba`` is the defended output, ``predict`` its argmax (what a
     user of the published model sees), and the undefended model stays
@@ -172,7 +180,7 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
             y_defense[known], len(self.classes_), labels=self.classes_
         )
         fit_params = {}
-        if "inputs" in inspect.signature(defense.fit).parameters:
+        if _takes_inputs(defense.fit):
             fit_params["inputs"] = _take_rows(X_defense, known)
         self.defense_ = defense.fit(P_defense[known], codes, **fit_params)
         return self
@@ -217,7 +225,10 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         _check_2d(X)
         validate_data(self, X, skip_check_array=True, reset=False)
-        return self.defense_.transform(self.estimator_.predict_proba(X))
+        P = self.estimator_.predict_proba(X)
+        if _takes_inputs(self.defense_.transform):
+            return self.defense_.transform(P, inputs=X)
+        return self.defense_.transform(P)
 
     def predict(self, X):
         """Class of the largest defended probability.
@@ -249,6 +260,10 @@ def _seeded(estimator, random_state):
     if random_state is None:
         return estimator
     return seed_unset_random_states(estimator, check_random_state(random_state))
+
+
+def _takes_inputs(method):
+    return "inputs" in inspect.signature(method).parameters
 
 
 def _check_2d(X):

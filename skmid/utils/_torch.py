@@ -45,6 +45,32 @@ def make_mlp(sizes, *, output_activation=None, batch_norm=False):
     return nn.Sequential(*layers)
 
 
+class ConfidenceLabelNetwork(nn.Module):
+    """A score from a confidence vector and a one-hot label (NSH's attack model).
+
+    Two branches, ``[K, 1024, 512, 64]`` on the confidence vector and ``[K,
+    512, 64]`` on the one-hot label, joined by a ``[128, 64, 1]`` head
+    (Appendix B of the purification paper). The output is a logit per row, or
+    a probability with ``output_activation="sigmoid"``.
+    """
+
+    def __init__(self, n_classes, *, output_activation=None):
+        super().__init__()
+        self.confidence = make_mlp([n_classes, 1024, 512, 64])
+        self.label = make_mlp([n_classes, 512, 64])
+        self.head = make_mlp([128, 64, 1], output_activation=output_activation)
+
+    def forward(self, confidences, one_hot):
+        joined = torch.cat(
+            [
+                torch.relu(self.confidence(confidences)),
+                torch.relu(self.label(one_hot)),
+            ],
+            dim=1,
+        )
+        return self.head(joined).squeeze(1)
+
+
 def init_weights(module, seed):
     """Re-initialise ``module``'s parameters reproducibly from ``seed``."""
     with torch.random.fork_rng(devices=[]):

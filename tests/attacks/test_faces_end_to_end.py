@@ -1,7 +1,4 @@
-"""The attacks on the Olivetti faces and the gallery example, at reduced size."""
-
-import runpy
-from pathlib import Path
+"""The attacks on the Olivetti faces, at reduced size."""
 
 import numpy as np
 import pytest
@@ -16,7 +13,6 @@ from skmid.attacks import (
 )
 
 pytest.importorskip("torch")
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inversion_gallery.py"
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +60,3 @@ def test_membership_on_overfitted_and_regularised_faces_models(faces):
     print(results)
     assert min(results["overfitted"]) > 0.6
     assert max(results["regularised"]) < min(results["overfitted"]) - 0.05
-
-
-@pytest.mark.slow
-def test_gallery_example(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
-    namespace = runpy.run_path(str(EXAMPLE))
-    figure = tmp_path / "gallery.png"
-    # digits only: the faces are covered above
-    argv = ["--max-epochs", "6", "--datasets", "digits", "--out", str(figure)]
-    assert namespace["main"](argv) == 0
-    out = capsys.readouterr().out
-    assert figure.stat().st_size > 20_000
-    assert out.count("digits ") == 3 and "faces " not in out
