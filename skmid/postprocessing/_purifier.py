@@ -48,6 +48,18 @@ def purifier_layer_sizes(n_classes):
     return (*encoder, latent, *encoder[::-1])
 
 
+def _check_sizes(sizes, name):
+    """``sizes`` as a tuple of positive ints, or a ValueError naming ``name``."""
+    sizes = tuple(np.atleast_1d(np.asarray(sizes)).tolist())
+    if not sizes or not all(
+        isinstance(size, numbers.Integral) and size >= 1 for size in sizes
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive integers; got {sizes}."
+        )
+    return tuple(int(size) for size in sizes)
+
+
 def _batches(n, batch_size, generator, torch):
     """Shuffled index batches, dropping a last batch of one row (batch norm needs 2)."""
     order = torch.randperm(n, generator=generator)
@@ -300,8 +312,13 @@ class PurifierTransformer(BasePostProcessor):
         generator, seed = torch_generator(self.random_state)
         n, n_classes = P.shape
         sizes = self.hidden_layer_sizes
-        self.hidden_layer_sizes_ = tuple(
-            purifier_layer_sizes(n_classes) if sizes is None else map(int, sizes)
+        self.hidden_layer_sizes_ = (
+            purifier_layer_sizes(n_classes)
+            if sizes is None
+            else _check_sizes(sizes, "hidden_layer_sizes")
+        )
+        inversion_sizes = _check_sizes(
+            self.inversion_hidden_layer_sizes, "inversion_hidden_layer_sizes"
         )
         purifier = make_mlp(
             [n_classes, *self.hidden_layer_sizes_, n_classes], batch_norm=True
@@ -320,7 +337,7 @@ class PurifierTransformer(BasePostProcessor):
             scaled = (inputs - low) / np.where(span > 0, span, 1.0)
             targets_t = as_tensor(scaled, device)
             inversion = make_mlp(
-                [n_classes, *self.inversion_hidden_layer_sizes, scaled.shape[1]],
+                [n_classes, *inversion_sizes, scaled.shape[1]],
                 output_activation="sigmoid",
             )
             inversion = init_weights(inversion, seed + 1).to(device)

@@ -60,6 +60,22 @@ def test_network_follows_the_layer_sizes(digits_outputs):
     assert linear_sizes(custom) == [10, 6, 3, 6, 10]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hidden_layer_sizes": (7, 0, 7)},
+        {"hidden_layer_sizes": ()},
+        {"hidden_layer_sizes": (2.5,)},
+        {"inversion_hidden_layer_sizes": (-1,)},
+    ],
+)
+def test_bad_layer_sizes_are_rejected(digits_outputs, params):
+    P, _, _, _ = digits_outputs
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=f"{name} must be a non-empty sequence"):
+        PurifierTransformer(max_epochs=1, **params).fit(P)
+
+
 def test_alpha_needs_the_reference_inputs(digits_outputs):
     P, y, X, _ = digits_outputs
     with pytest.raises(ValueError, match="needs the inputs behind P"):
