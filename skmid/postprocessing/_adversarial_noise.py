@@ -196,7 +196,10 @@ class AdversarialNoiseDefense(BasePostProcessor):
         P_defended : ndarray of shape (n_samples, n_classes)
             Rows on the simplex with the argmax of ``P``.
         """
-        return self._defend(P, inputs)[1]
+        P, inputs = self._validate_queries(P, inputs)
+        defended = self._transform(P, inputs)
+        self._check_output(defended)
+        return defended
 
     def fit_transform(self, P, y=None, *, inputs=None):
         """Fit on ``(P, inputs)`` and defend the same rows.
@@ -230,15 +233,19 @@ class AdversarialNoiseDefense(BasePostProcessor):
         noise : ndarray of shape (n_samples, n_classes)
             Zero on the classes where ``P`` is 0.
         """
-        return self._defend(P, inputs)[0]
+        return self._noise_and_release(*self._validate_queries(P, inputs))[0]
 
-    def _transform(self, P):  # pragma: no cover - transform is overridden
-        raise NotImplementedError
-
-    def _defend(self, P, inputs):
+    def _validate_queries(self, P, inputs):
         check_is_fitted(self)
         P = self._validate_probabilities(P, reset=False)
-        inputs = self._check_inputs(inputs, len(P), method="transform")
+        return P, self._check_inputs(inputs, len(P), method="transform")
+
+    def _transform(self, P, inputs):
+        """Defended rows of the validated ``P``; this defense also needs ``inputs``."""
+        return self._noise_and_release(P, inputs)[1]
+
+    def _noise_and_release(self, P, inputs):
+        """The logit noise and the released rows, for validated ``P`` and inputs."""
         noise = np.zeros_like(P)
         for start in range(0, len(P), CHUNK_ROWS):
             rows = slice(start, start + CHUNK_ROWS)
@@ -251,7 +258,6 @@ class AdversarialNoiseDefense(BasePostProcessor):
         moved = defended.argmax(axis=1) != P.argmax(axis=1)
         noise[moved] = 0.0
         defended[moved] = P[moved]
-        self._check_output(defended)
         return noise, defended
 
     def _noise_chunk(self, P, inputs):

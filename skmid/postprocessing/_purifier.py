@@ -354,9 +354,15 @@ class PurifierTransformer(BasePostProcessor):
         for _ in range(self.max_epochs):
             purifier.train()
             sums = dict.fromkeys(
-                ("purifier", "reconstruction", "cross_entropy", "inversion"), 0.0
+                (
+                    "purifier",
+                    "reconstruction",
+                    "cross_entropy",
+                    "inversion",
+                    "discriminator",
+                ),
+                0.0,
             )
-            sums["discriminator"] = 0.0
             batches = _batches(n, self.batch_size, generator, torch)
             for batch in batches:
                 batch = batch.to(device)
