@@ -2,6 +2,7 @@
 
 from ._optional import import_optional_dependency
 from ._validation import (
+    check_finite_output,
     check_probabilities_and_labels,
     check_probability_matrix,
     encode_class_labels,
@@ -9,6 +10,7 @@ from ._validation import (
 )
 
 __all__ = [
+    "check_finite_output",
     "check_probabilities_and_labels",
     "check_probability_matrix",
     "encode_class_labels",

@@ -4,6 +4,9 @@ Importing this module imports torch; callers import it lazily, inside the
 methods that need it, so that ``import skmid`` never does.
 """
 
+import math
+import threading
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -71,14 +74,92 @@ class ConfidenceLabelNetwork(nn.Module):
         return self.head(joined).squeeze(1)
 
 
+#: Serialises the rare fallback that must seed torch's global generator, so that
+#: fits in parallel threads cannot interleave their draws.
+GLOBAL_RNG_LOCK = threading.Lock()
+
+def _reset_parameters_locally(layer, generator):
+    """PyTorch's default initialisation of ``layer``, drawn from ``generator``.
+
+    Returns False for a layer type whose initialisation is not reproduced here.
+    """
+    if isinstance(layer, (nn.Linear, nn.modules.conv._ConvNd)):
+        # nn.Linear.reset_parameters / _ConvNd.reset_parameters, with a generator.
+        nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+        if layer.bias is not None:
+            fan_in, _ = nn.init._calculate_fan_in_and_fan_out(layer.weight)
+            if isinstance(layer, nn.modules.conv._ConvTransposeNd):
+                fan_in = layer.weight.shape[0] * layer.weight[0][0].numel()
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+        return True
+    if isinstance(layer, nn.Embedding):
+        nn.init.normal_(layer.weight, generator=generator)
+        layer._fill_padding_idx_with_zero()
+        return True
+    if isinstance(
+        layer,
+        (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm),
+    ):
+        layer.reset_parameters()  # constants: no random draw
+        return True
+    return False
+
+
 def init_weights(module, seed):
-    """Re-initialise ``module``'s parameters reproducibly from ``seed``."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    """Re-initialise ``module``'s parameters reproducibly from ``seed``.
+
+    Linear, convolution, embedding and normalisation layers get PyTorch's
+    default initialisation drawn from a local generator, so torch's global
+    random state is neither read nor changed and fits in parallel threads do
+    not interfere. Other layers with a ``reset_parameters`` method fall back to
+    a seeded global generator inside ``fork_rng`` under a lock (the global state
+    is restored afterwards).
+    """
+    generator = torch.Generator()
+    generator.manual_seed(int(seed))
+    fallback = []
+    with torch.no_grad():
         for layer in module.modules():
-            if hasattr(layer, "reset_parameters"):
+            if not hasattr(layer, "reset_parameters"):
+                continue
+            if not _reset_parameters_locally(layer, generator):
+                fallback.append(layer)
+    if fallback:
+        with GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            for layer in fallback:
                 layer.reset_parameters()
     return module
+
+
+def build_network(factory, seed, device="cpu"):
+    """Build ``factory()`` and initialise it from ``seed``, drawing nothing globally.
+
+    Constructing a torch layer draws its initial weights from torch's global
+    generator; building on the ``meta`` device draws nothing, and
+    :func:`init_weights` then fills the parameters from a local generator. Use
+    this for every network skmid creates, so that fits with an integer
+    ``random_state`` neither read nor change torch's global random state.
+
+    Parameters
+    ----------
+    factory : callable
+        Returns the ``torch.nn.Module`` (e.g. ``lambda: make_mlp([4, 8, 2])``).
+    seed : int
+        Seed of the initial weights.
+    device : str or torch.device, default="cpu"
+        Where the parameters live.
+
+    Returns
+    -------
+    module : torch.nn.Module
+    """
+    with torch.device("meta"):
+        module = factory()
+    # to_empty leaves parameters and buffers uninitialised; init_weights fills
+    # the parameters and resets the norm layers' running statistics.
+    return init_weights(module.to_empty(device=device), seed)
 
 
 def as_tensor(array, device):

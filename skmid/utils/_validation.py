@@ -84,6 +84,53 @@ def check_probability_matrix(
     return y_prob
 
 
+def check_finite_output(values, *, source, remedy=None):
+    """Raise a ValueError if an estimator's output holds NaN or infinity.
+
+    Non-finite values must never leave an estimator: a NaN probability row
+    argmaxes to class 0 and a NaN posterior turns an attack into prior guessing,
+    both silently. Call this on what a model, a defense or an attack computed,
+    before returning it or acting on it.
+
+    Parameters
+    ----------
+    values : array-like or tensor
+        What was computed.
+    source : str
+        What computed it, for the message (e.g. ``"VIBClassifier's training
+        loss"``, ``"the attacked model's predict"``).
+    remedy : str, default=None
+        What the user can change, appended to the message (e.g. ``"lower lr
+        (got 1e10)"``).
+
+    Returns
+    -------
+    values : same as input
+        Unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmid.utils import check_finite_output
+    >>> check_finite_output(np.array([0.5, np.nan]), source="the model", remedy="refit")
+    Traceback (most recent call last):
+    ...
+    ValueError: the model produced NaN or infinite values; refit.
+    """
+    array = values
+    if hasattr(array, "detach"):  # a torch tensor
+        finite = bool(array.detach().isfinite().all())
+    else:
+        array = np.asarray(array)
+        finite = (
+            not np.issubdtype(array.dtype, np.inexact) or np.isfinite(array).all()
+        )
+    if not finite:
+        message = f"{source} produced NaN or infinite values"
+        raise ValueError(f"{message}; {remedy}." if remedy else f"{message}.")
+    return values
+
+
 def encode_class_labels(y, n_classes, *, labels=None, input_name="y"):
     """Map class labels to the column indices of a probability matrix.
 
