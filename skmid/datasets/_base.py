@@ -4,7 +4,12 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from sklearn.utils._param_validation import validate_params
 
+
+@validate_params(
+    {"data_home": [str, os.PathLike, None]}, prefer_skip_nested_validation=True
+)
 def get_data_home(data_home=None):
     """Return the folder where skmid looks for (and stores) data files.
 

@@ -1,11 +1,13 @@
 """FiveThirtyEight's steak survey (Fredrikson et al. 2015; the MID paper's trees)."""
 
+import os
 import shutil
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
 from ..utils._optional import import_optional_dependency
 from ._base import get_data_home, load_descr
@@ -77,6 +79,15 @@ def _locate_file(data_home, download_if_missing):
     return path
 
 
+@validate_params(
+    {
+        "data_home": [str, os.PathLike, None],
+        "download_if_missing": ["boolean"],
+        "return_X_y": ["boolean"],
+        "as_frame": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def fetch_steak_survey(
     *, data_home=None, download_if_missing=True, return_X_y=False, as_frame=False
 ):

@@ -1,24 +1,41 @@
 """Synthetic data with a categorical sensitive feature of tunable influence."""
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
-from ..utils._validation import check_int
+#: Cells a generator may allocate; a larger request is a mistake, not a data set.
+MAX_GENERATED_CELLS = 10**9
+
+_COMMON_CONSTRAINTS = {
+    "n_samples": [Interval(Integral, 1, None, closed="left")],
+    "n_features": [Interval(Integral, 0, None, closed="left")],
+    "n_sensitive_values": [Interval(Integral, 2, None, closed="left")],
+    # Finite: an infinite effect or noise makes an infinite target.
+    "sensitive_effect": [Interval(Real, None, None, closed="neither")],
+    "sensitive_prior": ["array-like", None],
+    "noise": [Interval(Real, 0, None, closed="left")],
+    "return_X_y": ["boolean"],
+    "random_state": ["random_state"],
+}
 
 
-def _check_generator_params(n_samples, n_features, n_sensitive_values, prior, noise):
-    check_int(n_samples, "n_samples", 1)
-    check_int(n_features, "n_features", 0)
-    check_int(n_sensitive_values, "n_sensitive_values", 2)
-    if not (isinstance(noise, numbers.Real) and noise >= 0):
-        raise ValueError(f"noise must be a real number >= 0; got {noise!r}.")
+def _check_generator_params(n_samples, n_features, n_sensitive_values, prior):
+    n_cells = n_samples * (n_features + n_sensitive_values)
+    if n_cells > MAX_GENERATED_CELLS:
+        raise ValueError(
+            f"n_samples={n_samples} with {n_features + n_sensitive_values} columns "
+            f"asks for {n_cells:.3g} values, more than the {MAX_GENERATED_CELLS:.0e} "
+            "a generator makes; lower n_samples or n_features."
+        )
     if prior is None:
         return np.full(n_sensitive_values, 1.0 / n_sensitive_values)
     prior = np.asarray(prior, dtype=np.float64)
     if (
         prior.shape != (n_sensitive_values,)
+        or not np.all(np.isfinite(prior))
         or np.any(prior < 0)
         or not np.isclose(prior.sum(), 1.0)
     ):
@@ -34,6 +51,7 @@ def _sensitive_effects(n_sensitive_values, sensitive_effect):
     return sensitive_effect * np.linspace(-1.0, 1.0, n_sensitive_values)
 
 
+@validate_params(_COMMON_CONSTRAINTS, prefer_skip_nested_validation=True)
 def make_sensitive_regression(
     n_samples=1000,
     n_features=5,
@@ -98,7 +116,7 @@ def make_sensitive_regression(
     ((100, 8), [5, 6, 7])
     """
     prior = _check_generator_params(
-        n_samples, n_features, n_sensitive_values, sensitive_prior, noise
+        n_samples, n_features, n_sensitive_values, sensitive_prior
     )
     rng = check_random_state(random_state)
     coef = rng.uniform(-1.0, 1.0, size=n_features)
@@ -122,6 +140,14 @@ def make_sensitive_regression(
     )
 
 
+@validate_params(
+    {
+        **_COMMON_CONSTRAINTS,
+        "n_categories": [Interval(Integral, 2, None, closed="left")],
+        "n_classes": [Interval(Integral, 2, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_sensitive_classification(
     n_samples=1000,
     n_features=5,
@@ -188,10 +214,8 @@ def make_sensitive_classification(
     ((200, 6), [0, 1, 2])
     """
     prior = _check_generator_params(
-        n_samples, n_features, n_sensitive_values, sensitive_prior, noise
+        n_samples, n_features, n_sensitive_values, sensitive_prior
     )
-    check_int(n_categories, "n_categories", 2)
-    check_int(n_classes, "n_classes", 2)
     rng = check_random_state(random_state)
     category_effects = rng.standard_normal((n_features, n_categories))
     X_ns = rng.randint(0, n_categories, size=(n_samples, n_features))

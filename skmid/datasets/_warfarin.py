@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
 from ..utils._optional import import_optional_dependency
 from ._base import load_descr
@@ -110,6 +111,10 @@ def _cohort_frame(raw, pd):
     return frame, target
 
 
+@validate_params(
+    {"return_X_y": ["boolean"], "as_frame": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def load_warfarin(*, return_X_y=False, as_frame=False):
     """Load the IWPC warfarin dosing cohort with VKORC1 as sensitive feature.
 

@@ -26,7 +26,13 @@ def torch_generator(random_state):
 
 def resolve_device(device):
     """``torch.device`` for ``device``; a clear error when CUDA is asked but absent."""
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must name a torch device such as 'cpu' or 'cuda:0'; got "
+            f"{device!r}."
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r} but CUDA is not available here.")
     return device

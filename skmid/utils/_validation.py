@@ -7,8 +7,7 @@ that the same bad input gets the same clear error everywhere.
 import numbers
 
 import numpy as np
-from sklearn.utils import check_array, column_or_1d
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils import check_array
 
 #: Default absolute tolerance on the row sums of a probability matrix.
 PROBABILITY_ATOL = 1e-6
@@ -53,6 +52,8 @@ def check_probability_matrix(
     ...
     ValueError: y_prob must hold probability vectors: row 0 sums to 0.9 ...
     """
+    if n_classes is not None:
+        n_classes = check_int(n_classes, "n_classes", 1)
     y_prob = check_array(
         y_prob, dtype=np.float64, ensure_2d=False, input_name=input_name
     )
@@ -131,6 +132,24 @@ def check_finite_output(values, *, source, remedy=None):
     return values
 
 
+def _check_1d(values, input_name):
+    """``values`` as a 1-D array of finite labels, or a ValueError naming it."""
+    values = np.asarray(values)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values.ravel()
+    if values.ndim != 1:
+        raise ValueError(
+            f"{input_name} must be 1-D (one label per row); got shape {values.shape}."
+        )
+    if np.issubdtype(values.dtype, np.inexact) and not np.isfinite(values).all():
+        raise ValueError(f"{input_name} must not contain NaN or infinity.")
+    if values.dtype == object:
+        missing = [v for v in values if v is None or (isinstance(v, float) and v != v)]
+        if missing:
+            raise ValueError(f"{input_name} must not contain missing labels.")
+    return values
+
+
 def encode_class_labels(y, n_classes, *, labels=None, input_name="y"):
     """Map class labels to the column indices of a probability matrix.
 
@@ -158,9 +177,10 @@ def encode_class_labels(y, n_classes, *, labels=None, input_name="y"):
     >>> encode_class_labels([2, 0], 3)
     array([2, 0])
     """
-    y = column_or_1d(y, warn=False)
+    n_classes = check_int(n_classes, "n_classes", 1)
+    y = _check_1d(y, input_name)
     if labels is not None:
-        labels = column_or_1d(labels, warn=False)
+        labels = _check_1d(labels, "labels")
         if len(labels) != n_classes:
             raise ValueError(
                 f"labels has {len(labels)} entries but there are {n_classes} columns."
@@ -206,7 +226,11 @@ def check_probabilities_and_labels(y_true, y_prob, *, labels=None):
         The validated probability matrix.
     """
     y_prob = check_probability_matrix(y_prob)
-    check_consistent_length(y_true, y_prob)
+    y_true = _check_1d(y_true, "y_true")
+    if len(y_true) != len(y_prob):
+        raise ValueError(
+            f"y_true has {len(y_true)} labels but y_prob has {len(y_prob)} rows."
+        )
     codes = encode_class_labels(
         y_true, y_prob.shape[1], labels=labels, input_name="y_true"
     )

@@ -68,3 +68,27 @@ def test_classification_prior_and_validation():
     np.testing.assert_allclose(freq, [0.6, 0.3, 0.1], atol=0.02)
     with pytest.raises(ValueError, match="n_classes"):
         make_sensitive_classification(n_classes=1)
+
+
+@pytest.mark.parametrize(
+    "make", [make_sensitive_regression, make_sensitive_classification]
+)
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"noise": np.nan}, "noise"),
+        ({"noise": np.inf}, "noise"),
+        ({"sensitive_effect": np.nan}, "sensitive_effect"),
+        ({"sensitive_effect": -np.inf}, "sensitive_effect"),
+        ({"sensitive_prior": [np.nan, 0.5]}, "sensitive_prior"),
+        ({"n_samples": 0}, "n_samples"),
+        ({"n_samples": 2.5}, "n_samples"),
+        ({"n_samples": 10**12}, "n_samples"),
+        ({"n_features": -1}, "n_features"),
+        ({"random_state": "seed"}, "random_state"),
+    ],
+)
+def test_generators_reject_non_finite_and_invalid_parameters(make, params, name):
+    params = {"n_sensitive_values": 2, **params}
+    with pytest.raises(ValueError, match=name):
+        make(**params)

@@ -72,7 +72,7 @@ def test_encode_labels_rejects_a_count_mismatch():
 
 
 def test_probabilities_and_labels_lengths_must_match():
-    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+    with pytest.raises(ValueError, match="y_true has 3 labels but y_prob has 2 rows"):
         check_probabilities_and_labels([0, 1, 1], [[0.5, 0.5], [0.5, 0.5]])
 
 
@@ -84,3 +84,31 @@ def test_import_optional_dependency_names_the_extra():
     message = str(info.value)
     assert "VIBClassifier requires" in message
     assert 'pip install "skmid[nn]"' in message
+
+
+@pytest.mark.parametrize("n_classes", [0, -1, 2.5, float("nan"), "two", True])
+def test_encode_class_labels_rejects_bad_n_classes(n_classes):
+    with pytest.raises(ValueError, match="n_classes"):
+        encode_class_labels([0, 1], n_classes)
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        ([[0, 1], [1, 0]], "y must be 1-D"),
+        ([0.0, float("nan")], "y must not contain NaN"),
+        (np.array(["a", None], dtype=object), "y must not contain missing"),
+    ],
+)
+def test_encode_class_labels_rejects_bad_labels(y, message):
+    with pytest.raises(ValueError, match=message):
+        encode_class_labels(y, 2)
+
+
+@pytest.mark.parametrize("device", ["bogus", 3.5])
+def test_resolve_device_names_the_parameter(device):
+    pytest.importorskip("torch")
+    from skmid.utils._torch import resolve_device
+
+    with pytest.raises(ValueError, match="device must name a torch device"):
+        resolve_device(device)
