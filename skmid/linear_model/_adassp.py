@@ -7,9 +7,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import validate_data
 
-from ._base import LinearPredictMixin
+from ..utils._validation import check_finite_output
+from ._base import FLOAT_MAX, LinearPredictMixin, validate_regression_data
 
 #: Failure probability rho of the eigenvalue bound that sets the ridge.
 ADASSP_RHO = 0.05
@@ -78,6 +78,11 @@ class AdaSSPLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
     respect to replacing one row. The intercept is fitted as the coefficient of
     a constant column of ones, which adds 1 to :math:`B_X^2`.
 
+    The algorithm is equivariant to rescaling: on :math:`X / B_X` and
+    :math:`y / B_Y` (bounds 1) the same noise draws give :math:`\theta B_X /
+    B_Y`. It runs there, so that no bound, however large or small, makes
+    :math:`B_X^2` or the perturbed statistics overflow.
+
     Parameters
     ----------
     epsilon : float, default=1.0
@@ -101,7 +106,8 @@ class AdaSSPLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
     ridge_ : float
-        The data-adaptive ridge :math:`\lambda` that was used.
+        The data-adaptive ridge :math:`\lambda` that was used, divided by
+        :math:`B_X^2` (the ridge on the data scaled to :math:`B_X = 1`).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
@@ -125,7 +131,7 @@ class AdaSSPLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        "epsilon": [Interval(numbers.Real, 0, FLOAT_MAX, closed="right")],
         "delta": [Interval(numbers.Real, 0, 1, closed="neither")],
         "bounds_X": [tuple, list, None],
         "bounds_y": [tuple, list, None],
@@ -166,46 +172,56 @@ class AdaSSPLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        X, y = validate_regression_data(self, X, y)
         lower_X, upper_X = _check_bounds(self.bounds_X, "bounds_X", X.shape[1])
         (lower_y,), (upper_y,) = _check_bounds(self.bounds_y, "bounds_y", 1)
         X = _clip(X, lower_X, upper_X, "X")
         y = _clip(y, lower_y, upper_y, "y")
-        bound_X_sq = float(np.sum(np.maximum(np.abs(lower_X), np.abs(upper_X)) ** 2))
+        column_bounds = np.maximum(np.abs(lower_X), np.abs(upper_X))
         if self.fit_intercept:
             X = np.hstack([X, np.ones((X.shape[0], 1))])
-            bound_X_sq += 1.0
-        bound_X = np.sqrt(bound_X_sq)
+            column_bounds = np.append(column_bounds, 1.0)
+        # B_X = ||column_bounds||, computed on the bounds divided by the largest
+        peak = column_bounds.max()
+        bound_X = peak * np.sqrt(np.sum((column_bounds / peak) ** 2))
         bound_y = max(abs(lower_y), abs(upper_y))
+        X = X / bound_X
+        y = y / bound_y
 
         rng = check_random_state(self.random_state)
         n_dims = X.shape[1]
-        eps3 = self.epsilon / 3.0
-        log_term = np.log(6.0 / self.delta)
-        tau = np.sqrt(log_term) / eps3
+        # an epsilon so small that the noise overflows is refused just below
+        with np.errstate(over="ignore", invalid="ignore"):
+            eps3 = self.epsilon / 3.0
+            log_term = np.log(6.0) - np.log(self.delta)
+            tau = np.sqrt(log_term) / eps3
 
-        gram = X.T @ X
-        lambda_min = float(np.linalg.eigvalsh(gram)[0])
-        lambda_min_private = max(
-            lambda_min
-            + tau * bound_X_sq * rng.standard_normal()
-            - log_term / eps3 * bound_X_sq,
-            0.0,
+            gram = X.T @ X
+            lambda_min = float(np.linalg.eigvalsh(gram)[0])
+            lambda_min_private = max(
+                lambda_min + tau * rng.standard_normal() - log_term / eps3, 0.0
+            )
+            ridge = max(
+                0.0,
+                np.sqrt(n_dims * log_term * np.log(2 * n_dims**2 / ADASSP_RHO)) / eps3
+                - lambda_min_private,
+            )
+            noise = np.triu(rng.standard_normal((n_dims, n_dims)))
+            noise = noise + np.triu(noise, 1).T
+            system = gram + tau * noise + ridge * np.eye(n_dims)
+            xty_private = X.T @ y + tau * rng.standard_normal(n_dims)
+        if not (np.all(np.isfinite(system)) and np.all(np.isfinite(xty_private))):
+            raise ValueError(
+                f"epsilon={self.epsilon!r} is too small (with delta={self.delta!r}): "
+                f"the privacy noise, of scale {tau:.3g} times the data bounds, "
+                "overflows."
+            )
+        theta = np.linalg.lstsq(system, xty_private, rcond=None)[0]
+        theta = check_finite_output(
+            theta / bound_X * bound_y,
+            source="AdaSSPLinearRegression's fit",
+            remedy="the coefficients overflow: bounds_y is too large for bounds_X",
         )
-        ridge = max(
-            0.0,
-            np.sqrt(n_dims * log_term * np.log(2 * n_dims**2 / ADASSP_RHO))
-            * bound_X_sq
-            / eps3
-            - lambda_min_private,
-        )
-        noise = np.triu(rng.standard_normal((n_dims, n_dims)))
-        noise = noise + np.triu(noise, 1).T
-        gram_private = gram + tau * bound_X_sq * noise
-        xty_private = X.T @ y + tau * bound_X * bound_y * rng.standard_normal(n_dims)
-        theta = np.linalg.lstsq(
-            gram_private + ridge * np.eye(n_dims), xty_private, rcond=None
-        )[0]
 
         if self.fit_intercept:
             self.coef_, self.intercept_ = theta[:-1], float(theta[-1])

@@ -3,6 +3,44 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._validation import check_finite_output
+
+#: The largest finite float: the upper end of the ranges of float parameters,
+#: so that an int too large for a float is refused by name, not by OverflowError.
+FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def _numeric_target(y):
+    """``y``, converted to floats if it holds numbers as strings or objects.
+
+    sklearn's ``y_numeric`` converts only object arrays and lets an array of
+    strings through to fail later in arithmetic; here any target that is not
+    made of real numbers is refused by name.
+    """
+    try:
+        kind = np.asarray(y).dtype.kind
+    except ValueError:  # ragged: validate_data says what is wrong
+        return y
+    if kind in "biuf":
+        return y
+    message = (
+        "y must hold real numbers (the target of a regression); got values of "
+        f"dtype {np.asarray(y).dtype}."
+    )
+    if kind == "c":  # in sklearn's words too, which its estimator checks expect
+        raise ValueError(f"Complex data not supported: {message}")
+    try:
+        return np.asarray(y).astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(message) from exc
+
+
+def validate_regression_data(estimator, X, y):
+    """Validate the training data of a regressor, as float arrays."""
+    return validate_data(
+        estimator, X, _numeric_target(y), dtype=np.float64, y_numeric=True
+    )
+
 
 class LinearPredictMixin:
     """``predict`` of a fitted model with ``coef_`` and ``intercept_``."""
@@ -22,4 +60,11 @@ class LinearPredictMixin:
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_
+        with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+            y_pred = X @ self.coef_ + self.intercept_
+        return check_finite_output(
+            y_pred,
+            source=f"{type(self).__name__}.predict",
+            remedy="X holds values so far outside the training data that the "
+            "predictions overflow",
+        )

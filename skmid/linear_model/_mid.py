@@ -8,10 +8,15 @@ from scipy import linalg, optimize
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight
 
-from ._base import LinearPredictMixin
-from ._mid_binned import binned_mixture_entropy_and_gradient
+from ..utils._validation import check_finite_output
+from ._base import FLOAT_MAX, LinearPredictMixin, validate_regression_data
+from ._mid_binned import (
+    MAX_GRID_POINTS,
+    binned_mixture_entropy_and_gradient,
+    grid_size,
+)
 from ._mid_kernels import mixture_entropy_and_gradient
 
 #: ``approximation="auto"`` uses the binned penalty above this many rows.
@@ -20,6 +25,9 @@ AUTO_BINNED_MIN_SAMPLES = 2000
 RANK_RTOL = 1e-10
 #: Bandwidths of the continuation stages, as multiples of sigma.
 SIGMA_CONTINUATION = (16.0, 4.0, 1.0)
+#: Largest |prediction| in bandwidths that the kernels take: the difference of
+#: two such values is still finite.
+MAX_BANDWIDTHS = 1e307
 
 
 def _weighted_quantile(values, weights, q):
@@ -30,18 +38,62 @@ def _weighted_quantile(values, weights, q):
     return values[order][min(index, len(values) - 1)]
 
 
+def _normalised(sample_weight):
+    """``sample_weight / sample_weight.sum()``, without overflow in the sum."""
+    weights = sample_weight / sample_weight.max()
+    return weights / weights.sum()
+
+
 def silverman_bandwidth(z, sample_weight):
     """Silverman's rule of thumb, 0.9 min(std, IQR / 1.34) n^(-1/5), weighted.
 
     ``n`` is the total weight, so integer weights give the bandwidth of the
     data with rows repeated.
     """
-    weights = sample_weight / sample_weight.sum()
+    weights = _normalised(sample_weight)
     mean = np.dot(weights, z)
     std = np.sqrt(np.dot(weights, (z - mean) ** 2))
     iqr = _weighted_quantile(z, weights, 0.75) - _weighted_quantile(z, weights, 0.25)
     spread = min(std, iqr / 1.34) or std
-    return 0.9 * spread * sample_weight.sum() ** (-0.2)
+    # n^(-1/5) from logarithms: the total weight may overflow a float
+    peak = sample_weight.max()
+    log_total = np.log(peak) + np.log(np.sum(sample_weight / peak))
+    return 0.9 * spread * np.exp(-0.2 * log_total)
+
+
+def _standardise(A, weights, center):
+    """``A = offset + scale * A_std`` column-wise, without overflow or underflow.
+
+    Columns are first divided by their largest magnitude, so that the weighted
+    mean and standard deviation (root mean square if not ``center``) are
+    computed on values in [-1, 1]; a constant column gets scale 1.
+    """
+    peak = np.abs(A).max(axis=0)
+    peak[peak == 0] = 1.0
+    A = A / peak
+    offset = np.zeros(A.shape[1])
+    if center:
+        offset = weights @ A
+        A = A - offset
+        # the rounding of the mean leaves a constant column at +-1e-16
+        A[:, np.ptp(A, axis=0) == 0] = 0.0
+    spread = np.sqrt(weights @ A**2)
+    constant = spread == 0
+    spread[constant] = 1.0
+    scale = np.where(constant, 1.0, peak * spread)
+    return A / spread, peak * offset, scale
+
+
+def _in_bandwidths(z, sigma):
+    """``z / sigma``, or a ValueError naming sigma if that is not representable."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        u = z / sigma
+    if not np.all(np.abs(u) <= MAX_BANDWIDTHS):
+        raise ValueError(
+            "sigma is too small for the spread of the predictions: they span "
+            f"more than {MAX_BANDWIDTHS:.0e} bandwidths; use a larger sigma."
+        )
+    return u
 
 
 def mixture_entropy(z, weights, sigma, *, approximation="exact", grid_step=0.1):
@@ -54,7 +106,7 @@ def mixture_entropy(z, weights, sigma, *, approximation="exact", grid_step=0.1):
     weights : ndarray of shape (n_samples,)
         Non-negative weights summing to 1 (``1/N`` in the paper).
     sigma : float
-        Bandwidth of the Gaussian components.
+        Bandwidth of the Gaussian components, in the units of ``z``.
     approximation : {"exact", "binned"}, default="exact"
         The O(N^2) numba kernel or the O(N + M log M) binned FFT approximation.
     grid_step : float, default=0.1
@@ -65,9 +117,14 @@ def mixture_entropy(z, weights, sigma, *, approximation="exact", grid_step=0.1):
     value : float
     gradient : ndarray of shape (n_samples,)
     """
+    # The kernels work in bandwidths; log(sigma) and 1 / sigma applied here
+    # hold for any sigma at which z / sigma is representable.
+    u = _in_bandwidths(z, sigma)
     if approximation == "binned":
-        return binned_mixture_entropy_and_gradient(z, weights, sigma, grid_step)
-    return mixture_entropy_and_gradient(z, weights, sigma)
+        value, grad = binned_mixture_entropy_and_gradient(u, weights, grid_step)
+    else:
+        value, grad = mixture_entropy_and_gradient(u, weights)
+    return value + np.log(sigma), grad / sigma
 
 
 class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
@@ -93,27 +150,39 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
     ``sample_weight`` both the squared error and the mixture (its components
     and the outer average) are weighted.
 
+    The penalty stands for a mutual information, which does not change when
+    the predictions are rescaled (the bandwidth rescaling with them), and the
+    fit runs on internally standardised data. So rescaling or shifting
+    columns of ``X`` leaves the predictions unchanged, at any magnitude of
+    the data; and fitting :math:`c\,y` with ``lam`` :math:`\times c^2` (and
+    ``sigma`` :math:`\times c` if not ``"auto"``) gives :math:`c` times the
+    predictions, since the squared error is in the squared unit of ``y``.
+
     Parameters
     ----------
     lam : float, default=0.1
         Strength :math:`\lambda \ge 0` of the penalty. Its unit is the target's
         squared unit per nat, so a useful range depends on the scale of ``y``
-        (the default is a mild defense for a standardised target): search it
-        on a log grid. ``lam=0`` is ordinary least squares.
+        (not of ``X``): the default is a mild defense for a standardised
+        target; search it on a log grid. ``lam=0`` is ordinary least squares.
     sigma : "auto" or float, default="auto"
         Bandwidth :math:`\sigma` of the mixture components. ``"auto"`` fixes it
         before optimisation by Silverman's rule on the least-squares training
         predictions, :math:`0.9 \min(\mathrm{std}, \mathrm{IQR}/1.34)
-        N^{-1/5}` (1.0 if those predictions are constant), so that it does not
-        depend on ``lam``: then a larger ``lam`` never raises the penalty at
-        the optimum.
+        N^{-1/5}` (if those predictions are constant: the weighted standard
+        deviation of ``y``, its root mean square without intercept, or 1.0 if
+        that is 0), so that it does not depend on ``lam``: then a larger
+        ``lam`` never raises the penalty at the optimum. A float is in the
+        units of ``y``; it is refused if the predictions would span more than
+        1e307 bandwidths.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     max_iter : int, default=500
         Maximum number of L-BFGS iterations.
     tol : float, default=1e-8
-        L-BFGS tolerance on the projected gradient of the objective, scaled
-        by the variance of ``y``.
+        L-BFGS tolerance on the projected gradient of the objective on the
+        standardised data, divided by the variance of ``y`` and, if larger
+        than 1, by ``lam / var(y)``.
     approximation : {"auto", "exact", "binned"}, default="auto"
         How the penalty is computed: ``"exact"`` is the O(N^2) pairwise sum (a
         parallel numba kernel); ``"binned"`` bins the predictions on a grid of
@@ -122,7 +191,11 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         at the default step, checked in the test suite); ``"auto"`` uses
         ``"exact"`` up to 2,000 rows and ``"binned"`` above.
     grid_step : float, default=0.1
-        Grid step of the binned approximation, in units of ``sigma``.
+        Grid step of the binned approximation, in units of ``sigma``. The grid
+        spans the least-squares training predictions and may hold at most
+        2**20 points (an evaluation then takes tens of milliseconds): a finer
+        ``grid_step``, or a small ``sigma`` against widely spread predictions,
+        is refused with a ValueError that gives the grid size.
 
     Attributes
     ----------
@@ -165,14 +238,14 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "lam": [Interval(numbers.Real, 0, None, closed="left")],
+        "lam": [Interval(numbers.Real, 0, FLOAT_MAX, closed="both")],
         "sigma": [
             StrOptions({"auto"}),
-            Interval(numbers.Real, 0, None, closed="neither"),
+            Interval(numbers.Real, 0, FLOAT_MAX, closed="right"),
         ],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, FLOAT_MAX, closed="both")],
         "approximation": [StrOptions({"auto", "exact", "binned"})],
         "grid_step": [Interval(numbers.Real, 0, 1, closed="right")],
     }
@@ -214,74 +287,98 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=True)
+        X, y = validate_regression_data(self, X, y)
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            sample_weight,
+            X,
+            dtype=np.float64,
+            ensure_non_negative=True,
+            allow_all_zero_weights=True,
         )
-        if sample_weight.sum() <= 0:
-            raise ValueError("sample_weight must have a positive sum.")
-        weights = sample_weight / sample_weight.sum()
+        if not sample_weight.any():
+            raise ValueError("sample_weight must not be all zeros.")
+        weights = _normalised(sample_weight)
 
-        if self.fit_intercept:
-            X_offset = weights @ X
-            y_offset = float(weights @ y)
-        else:
-            X_offset = np.zeros(X.shape[1])
-            y_offset = 0.0
-        Xc = X - X_offset
-        yc = y - y_offset
+        # Everything below runs on standardised columns and target, where no
+        # sum or product can overflow whatever the magnitude of the data:
+        # X = x_offset + x_scale * Xs, y = y_offset + y_scale * ys.
+        Xs, x_offset, x_scale = _standardise(X, weights, self.fit_intercept)
+        ys, y_offset, y_scale = _standardise(y[:, None], weights, self.fit_intercept)
+        ys, y_offset, y_scale = ys[:, 0], float(y_offset[0]), float(y_scale[0])
 
         root_w = np.sqrt(weights)
         # A relative cutoff on the singular values gives the minimum-norm
         # solution on rank-deficient designs (complete one-hot groups with an
         # intercept), where the default cutoff can return huge coefficients
         # along the null space.
-        coef = linalg.lstsq(Xc * root_w[:, None], yc * root_w, cond=RANK_RTOL)[0]
+        beta = linalg.lstsq(Xs * root_w[:, None], ys * root_w, cond=RANK_RTOL)[0]
         if self.sigma == "auto":
-            sigma = silverman_bandwidth(X @ coef, sample_weight)
-            sigma = sigma if sigma > 0 else 1.0
+            sigma = silverman_bandwidth(Xs @ beta, sample_weight) or 1.0
         else:
-            sigma = float(self.sigma)
+            sigma = float(self.sigma) / y_scale
+            if not np.isfinite(sigma):
+                raise ValueError(
+                    f"sigma={self.sigma!r} is too large for the scale of y "
+                    f"({y_scale:.3g}): the bandwidth overflows."
+                )
         approximation = self.approximation
         if approximation == "auto":
             approximation = (
                 "binned" if X.shape[0] > AUTO_BINNED_MIN_SAMPLES else "exact"
             )
+        if approximation == "binned":
+            self._check_grid(Xs @ beta, sigma)
 
         self.n_iter_ = 0
-        if self.lam > 0 and X.shape[1] > 0:
-            coef = self._minimise(Xc, yc, weights, coef, sigma, approximation)
+        if self.lam > 0:
+            # the objective divided by y_scale**2: the penalty weighs lam_std
+            lam_std = self.lam / y_scale / y_scale
+            beta = self._minimise(Xs, ys, weights, beta, sigma, approximation, lam_std)
 
-        self.coef_ = coef
+        z = Xs @ beta
+        penalty = mixture_entropy(
+            z, weights, sigma, approximation=approximation, grid_step=self.grid_step
+        )[0]
+        self.coef_ = beta * (y_scale / x_scale)
         self.intercept_ = (
-            y_offset - float(X_offset @ coef) if self.fit_intercept else 0.0
+            y_offset - y_scale * float(beta @ (x_offset / x_scale))
+            if self.fit_intercept
+            else 0.0
         )
-        self.sigma_ = sigma
-        self.mi_penalty_ = float(
-            mixture_entropy(
-                X @ coef,
-                weights,
-                sigma,
-                approximation=approximation,
-                grid_step=self.grid_step,
-            )[0]
+        self.sigma_ = float(sigma * y_scale)
+        self.mi_penalty_ = float(penalty + np.log(y_scale))
+        check_finite_output(
+            np.r_[self.coef_, self.intercept_, self.sigma_, self.mi_penalty_],
+            source="MIDLinearRegression's fit",
+            remedy="the coefficients, of the order of scale(y) / scale(X), overflow; "
+            "rescale X or y",
         )
         return self
 
-    def _minimise(self, Xc, yc, weights, coef, sigma, approximation):
-        # Optimise over beta = coef * scale on standardised columns, with the
-        # objective divided by var(y): both only improve conditioning.
-        scale = np.sqrt(weights @ Xc**2)
-        scale[scale == 0] = 1.0
-        Xs = Xc / scale
-        y_var = float(weights @ yc**2) or 1.0
-        lam = self.lam
+    def _check_grid(self, z, sigma):
+        n_grid = grid_size(_in_bandwidths(z, sigma), self.grid_step)
+        if n_grid > MAX_GRID_POINTS:
+            raise ValueError(
+                f"grid_step={self.grid_step!r} needs a grid of {n_grid:.3g} points "
+                "for the binned penalty (the least-squares predictions span "
+                f"{(n_grid - 2) * self.grid_step:.3g} bandwidths), more than the "
+                f"{MAX_GRID_POINTS} allowed; use a larger grid_step or sigma, or "
+                "approximation='exact'."
+            )
 
+    def _minimise(self, Xs, ys, weights, beta, sigma, approximation, lam_std):
+        # The objective is divided by max(1, lam_std), so that neither a huge
+        # lam nor a tiny y overflows it: weight_mse = 0 at lam_std = inf gives
+        # the limit, the penalty alone.
+        if lam_std <= 1:
+            weight_mse, weight_penalty = 1.0, lam_std
+        else:
+            weight_mse, weight_penalty = 1.0 / lam_std, 1.0
         stage_sigma = [sigma]
 
         def objective(beta):
             z = Xs @ beta
-            residual = z - yc
+            residual = z - ys
             penalty, penalty_grad = mixture_entropy(
                 z,
                 weights,
@@ -289,18 +386,18 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
                 approximation=approximation,
                 grid_step=self.grid_step,
             )
-            value = weights @ residual**2 + lam * penalty
-            grad = Xs.T @ (2.0 * weights * residual + lam * penalty_grad)
-            return value / y_var, grad / y_var
+            value = weight_mse * (weights @ residual**2) + weight_penalty * penalty
+            grad = Xs.T @ (
+                2.0 * weight_mse * weights * residual + weight_penalty * penalty_grad
+            )
+            return value, grad
 
         # Bandwidth continuation: with a small sigma, well separated clusters
         # of predictions do not feel each other and the penalty has flat
         # regions and local minima; starting from a wide bandwidth and
         # narrowing it to sigma warm-starts each stage in the right basin.
-        beta = coef * scale
-        self.n_iter_ = 0
         for factor in SIGMA_CONTINUATION:
-            stage_sigma[0] = sigma * factor
+            stage_sigma[0] = min(sigma * factor, FLOAT_MAX)
             result = optimize.minimize(
                 objective,
                 beta,
@@ -317,4 +414,4 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        return result.x / scale
+        return beta

@@ -91,3 +91,73 @@ def test_invalid_parameters(data, params, match):
     X, y = data
     with pytest.raises(ValueError, match=match):
         AdaSSPLinearRegression(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_extreme_bounds_are_rescaled_not_overflowed(data, scale):
+    # AdaSSP is equivariant to rescaling X with its bounds: the same seed gives
+    # the same predictions at any magnitude (without an intercept, whose column
+    # of ones does not rescale)
+    X, y = data
+    reference = AdaSSPLinearRegression(
+        bounds_X=(-1, 1), bounds_y=(-2, 2), fit_intercept=False, random_state=0
+    ).fit(X, y)
+    model = AdaSSPLinearRegression(
+        bounds_X=(-scale, scale), bounds_y=(-2, 2), fit_intercept=False, random_state=0
+    ).fit(X * scale, y)
+    np.testing.assert_allclose(
+        model.predict(X * scale), reference.predict(X), rtol=1e-9, atol=1e-12
+    )
+    assert model.ridge_ == pytest.approx(reference.ridge_, rel=1e-9)
+
+
+def test_bounds_near_the_float_limit_give_finite_coefficients(data):
+    X, y = data
+    model = AdaSSPLinearRegression(
+        bounds_X=(-1e200, 1e200), bounds_y=(-1e300, 1e300), random_state=0
+    ).fit(X, y)
+    assert np.all(np.isfinite(model.coef_)) and np.isfinite(model.intercept_)
+    assert np.isfinite(model.ridge_)
+
+
+def test_target_bounds_scale_the_coefficients(data):
+    X, y = data
+    reference = _model(epsilon=1.0, random_state=0).fit(X, y)
+    model = AdaSSPLinearRegression(
+        bounds_X=(-1, 1), bounds_y=(-2e250, 2e250), random_state=0
+    ).fit(X, y * 1e250)
+    np.testing.assert_allclose(model.coef_ / 1e250, reference.coef_, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"epsilon": 1e-320}, "epsilon"),
+        ({"epsilon": np.inf}, "epsilon"),
+        ({"epsilon": np.nan}, "epsilon"),
+        ({"epsilon": 10**400}, "epsilon"),
+        ({"delta": np.nan}, "delta"),
+        ({"delta": -1e-6}, "delta"),
+        ({"bounds_X": (np.nan, 1)}, "bounds_X"),
+        ({"bounds_y": (2, -2)}, "bounds_y"),
+    ],
+)
+def test_extreme_privacy_parameters_are_refused_by_name(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        _model(random_state=0).set_params(**params).fit(X[:100], y[:100])
+
+
+@pytest.mark.parametrize("delta", [1e-300, 5e-324])
+def test_tiny_delta_and_huge_epsilon_give_finite_fits(data, delta):
+    X, y = data
+    noisy = _model(delta=delta, random_state=0).fit(X, y)
+    assert np.all(np.isfinite(noisy.coef_)) and noisy.ridge_ >= 0
+    exact = _model(epsilon=1e300, random_state=0).fit(X, y)
+    np.testing.assert_allclose(exact.coef_, [0.5, -0.3, 0.2], atol=0.02)
+
+
+def test_string_target_is_refused_by_name(data):
+    X, _ = data
+    with pytest.raises(ValueError, match=r"\by\b"):
+        _model().fit(X[:3], ["low", "mid", "high"])

@@ -1,12 +1,8 @@
 import numpy as np
 import pytest
 
+from skmid.linear_model import _mid_kernels
 from skmid.linear_model._mid import mixture_entropy, silverman_bandwidth
-from skmid.linear_model._mid_binned import binned_mixture_entropy_and_gradient
-from skmid.linear_model._mid_kernels import (
-    _entropy_and_gradient_parallel,
-    _entropy_and_gradient_serial,
-)
 
 
 def _numpy_reference(z, w, sigma):
@@ -36,12 +32,18 @@ def test_exact_kernel_matches_numpy(predictions):
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-14)
 
 
-def test_serial_and_parallel_kernels_agree(predictions):
+def test_serial_parallel_and_blocked_kernels_agree(predictions, monkeypatch):
     z, w = predictions
-    serial = _entropy_and_gradient_serial(z, w, 0.7)
-    parallel = _entropy_and_gradient_parallel(z, w, 0.7)
-    assert serial[0] == pytest.approx(parallel[0], rel=1e-13)
-    np.testing.assert_allclose(serial[1], parallel[1], rtol=1e-12)
+    serial = mixture_entropy(z, w, 0.7)
+    monkeypatch.setattr(_mid_kernels, "PARALLEL_MIN_ROWS", 1)
+    parallel = mixture_entropy(z, w, 0.7)
+    # blocks of 7 rows: the last one partial
+    monkeypatch.setattr(_mid_kernels, "PAIRS_PER_CALL", 7 * z.size)
+    assert len(_mid_kernels._row_blocks(z.size)) == -(-z.size // 7)
+    blocked = mixture_entropy(z, w, 0.7)
+    for other in (parallel, blocked):
+        assert other[0] == pytest.approx(serial[0], rel=1e-13)
+        np.testing.assert_allclose(other[1], serial[1], rtol=1e-12, atol=1e-15)
 
 
 def test_gradient_matches_finite_differences(predictions):
@@ -76,7 +78,9 @@ def test_binned_approximation_accuracy(n):
     exact_value, exact_grad = mixture_entropy(z, w, sigma)
     errors = []
     for grid_step in [0.2, 0.1, 0.05]:
-        value, grad = binned_mixture_entropy_and_gradient(z, w, sigma, grid_step)
+        value, grad = mixture_entropy(
+            z, w, sigma, approximation="binned", grid_step=grid_step
+        )
         errors.append(abs(value - exact_value) / abs(exact_value))
         if grid_step <= 0.1:
             assert errors[-1] < 1e-3
