@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._encoding import encode_column, fit_categories
+from ._encoding import encode_column, fit_categories, is_missing
 from ._tree import CategoricalTree
 from ._tree_kernels import (
     CRITERION_ENTROPY,
@@ -19,6 +19,7 @@ from ._tree_kernels import (
     CRITERION_GINI,
     PENALTY_LABEL,
     PENALTY_LEAF,
+    WORK_PER_CALL,
     apply_tree,
     build_tree,
 )
@@ -119,14 +120,22 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             if self.categorical_features_[j]:
                 codes[:, j] = encode_column(X[:, j], self.categories_[j])
                 continue
+            column = X[:, j]
+            present = ~is_missing(column)
             try:
-                column = X[:, j].astype(np.float64)
-            except (TypeError, ValueError) as error:
+                values[present, j] = column[present].astype(np.float64)
+            except (TypeError, ValueError, OverflowError) as error:
                 raise ValueError(
-                    f"Column {j} is declared numeric (not in categorical_features) "
-                    f"but holds non-numeric values: {error}"
+                    f"Column {j} of X is declared numeric (not in "
+                    f"categorical_features) but holds non-numeric values: {error}"
                 ) from None
-            values[:, j] = column
+            if np.isinf(values[:, j]).any():
+                # A threshold next to an infinite value would be infinite too.
+                raise ValueError(
+                    f"Column {j} of X is declared numeric (not in "
+                    "categorical_features) but holds infinite values (or values "
+                    "too large for float64); NaN marks a missing value."
+                )
         return codes, values
 
     def _stops(self, X):
@@ -134,14 +143,22 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
         codes, values = self._encode(X)
         tree = self.tree_
-        return apply_tree(
-            codes,
-            values,
-            ~self.categorical_features_,
-            tree.feature,
-            tree.threshold,
-            tree.slot_start,
-            tree.slot_child,
+        # A row visits at most max_depth + 1 nodes; calls of bounded work let
+        # Ctrl-C through (compiled code does not see it).
+        rows_per_call = max(1, WORK_PER_CALL // (tree.max_depth + 1))
+        return np.concatenate(
+            [
+                apply_tree(
+                    codes[start : start + rows_per_call],
+                    values[start : start + rows_per_call],
+                    ~self.categorical_features_,
+                    tree.feature,
+                    tree.threshold,
+                    tree.slot_start,
+                    tree.slot_child,
+                )
+                for start in range(0, codes.shape[0], rows_per_call)
+            ]
         )
 
     def apply(self, X):
@@ -264,8 +281,10 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
       which protects label-only outputs but not probabilities or counts.
 
     Numeric columns, when declared (see ``categorical_features``), get binary
-    threshold splits at midpoints as in C4.5, may be reused on a path, and send
-    missing values to a third branch. A query whose category (or missing
+    threshold splits at midpoints as in C4.5 (at the lower value where the
+    midpoint of two adjacent floats rounds to the upper one), may be reused on
+    a path, and send missing values (NaN or None) to a third branch; infinite
+    values are rejected. A query whose category (or missing
     value) never reached a node during training stops there and gets that
     node's class distribution.
 
@@ -292,7 +311,8 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
         Minimum rows in every non-empty child of a split.
     categorical_features : array-like of int, str or bool, default=None
         Columns to treat as categorical (indices, names, or a boolean mask);
-        the others are numeric. None treats every column as categorical.
+        the others are numeric (finite, or NaN for missing). None treats every
+        column as categorical.
     priority_feature : int or str, default=None
         Column of the Priority defense (the sensitive feature).
     priority_depth : int, default=0
@@ -393,6 +413,10 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
             [len(c) if c is not None else 0 for c in self.categories_], dtype=np.int64
         )
         order = check_random_state(self.random_state).permutation(n_features)
+        n = len(y_codes)
+        # Depths stay below n and nodes hold at most n rows: larger settings
+        # act like these bounds, which fit the kernel's int64.
+        max_depth = -1 if self.max_depth is None else min(self.max_depth, n)
         arrays = build_tree(
             codes,
             values,
@@ -404,11 +428,11 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
             _CRITERIA[self.criterion],
             _PENALIZED_OUTPUTS[self.penalized_output],
             float(self.lam),
-            -1 if self.max_depth is None else int(self.max_depth),
-            int(self.min_samples_split),
-            int(self.min_samples_leaf),
+            int(max_depth),
+            int(min(self.min_samples_split, n + 1)),
+            int(min(self.min_samples_leaf, n + 1)),
             self._priority_column(n_features),
-            int(self.priority_depth),
+            int(min(self.priority_depth, n)),
         )
         feature, threshold, parent, depth, value, slot_start, n_slots, slot_child = (
             arrays
@@ -426,7 +450,6 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
             categories=self.categories_,
         )
         leaves = feature < 0
-        n = len(y_codes)
         leaf_share = tree.n_node_samples[leaves] / n
         self.leaf_entropy_ = float(-xlogy(leaf_share, leaf_share).sum())
         label_counts = np.zeros(self.n_classes_)
@@ -441,6 +464,10 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
         key = self.priority_feature
         if key is None:
             return -1
+        if isinstance(key, (bool, np.bool_)):
+            raise ValueError(
+                f"priority_feature must be a column index or name; got {key!r}."
+            )
         if isinstance(key, str):
             names = getattr(self, "feature_names_in_", None)
             if names is None or key not in list(names):

@@ -8,8 +8,12 @@ from scipy.special import xlogy
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..utils._validation import check_finite_output
 from ._classes import BaseCategoricalTree
 from ._tree import CategoricalTree
+
+#: Rounded noisy row counts are clipped here to fit ``n_node_samples``' int64.
+_MAX_NOISY_SIZE = 2.0**62
 
 
 def _information_quality(hist):
@@ -71,7 +75,10 @@ class DPID3Classifier(BaseCategoricalTree):
     Parameters
     ----------
     epsilon : float, default=1.0
-        Privacy budget :math:`\epsilon > 0`.
+        Privacy budget :math:`\epsilon > 0`. A tiny budget gives noise that
+        drowns the counts (near-uniform probabilities); one so small that the
+        noise scale :math:`1/\epsilon'` or the noisy counts overflow float64
+        (about 1e-306) raises a ValueError.
     max_depth : int, default=5
         Depth :math:`d` of the tree.
     criterion : {"entropy", "gini", "max"}, default="entropy"
@@ -130,10 +137,31 @@ class DPID3Classifier(BaseCategoricalTree):
         self.criterion = criterion
         self.random_state = random_state
 
+    def _noise_scale(self):
+        """Scale ``1 / epsilon'`` of the Laplace noise (``epsilon / (2(d + 1))``)."""
+        try:
+            epsilon = float(self.epsilon)
+            levels = float(self.max_depth + 1)
+        except OverflowError:  # Python ints beyond float64
+            raise ValueError(
+                "epsilon and max_depth must fit a float64; got "
+                f"epsilon={self.epsilon!r}, max_depth={self.max_depth!r}."
+            ) from None
+        scale = 2.0 * levels / epsilon
+        if not math.isfinite(scale):
+            raise ValueError(
+                f"epsilon={self.epsilon!r} is too small for max_depth="
+                f"{self.max_depth!r}: the Laplace noise scale 2 (max_depth + 1) / "
+                "epsilon overflows float64; raise epsilon or lower max_depth."
+            )
+        return scale
+
     def _grow(self, codes, values, y_codes):
         rng = check_random_state(self.random_state)
         quality, sensitivity = _QUALITIES[self.criterion]
-        epsilon_level = self.epsilon / (2.0 * (self.max_depth + 1))
+        # Everything below uses the scale 1 / epsilon' rather than epsilon',
+        # which overflows for a tiny epsilon.
+        scale = self._noise_scale()
         n_classes = self.n_classes_
         n_categories = [len(c) for c in self.categories_]
         n_features = codes.shape[1]
@@ -154,16 +182,16 @@ class DPID3Classifier(BaseCategoricalTree):
             n_slots.append(0)
             if parent_node >= 0:
                 slot_child[slot] = node
-            size = len(rows) + rng.laplace(scale=1.0 / epsilon_level)
-            noisy_size.append(max(0, round(size)))
+            size = len(rows) + rng.laplace(scale=scale)
+            noisy_size.append(round(min(max(size, 0.0), _MAX_NOISY_SIZE)))
             widest = max((n_categories[f] for f in remaining), default=1)
             if (
                 not remaining
                 or level >= self.max_depth
-                or size / (widest * n_classes) < math.sqrt(2.0) / epsilon_level
+                or size / (widest * n_classes) < math.sqrt(2.0) * scale
             ):
                 counts = np.bincount(y_codes[rows], minlength=n_classes).astype(float)
-                counts += rng.laplace(scale=1.0 / epsilon_level, size=n_classes)
+                counts += rng.laplace(scale=scale, size=n_classes)
                 value.append(np.clip(counts, 0.0, None))
                 continue
             value.append(None)  # filled from the leaves below
@@ -172,18 +200,28 @@ class DPID3Classifier(BaseCategoricalTree):
                 hist = np.zeros((n_categories[f], n_classes))
                 np.add.at(hist, (codes[rows, f], y_codes[rows]), 1.0)
                 scores[position] = quality(hist)
-            logits = epsilon_level * scores / (2.0 * sensitivity(max(size, 1.0)))
-            weights = np.exp(logits - logits.max())
+            # exp(epsilon' q / (2 S)) up to a factor, with exponents <= 0: no
+            # overflow, and the best feature keeps weight 1.
+            logits = (scores - scores.max()) / (
+                2.0 * sensitivity(max(size, 1.0)) * scale
+            )
+            weights = np.exp(logits)
             chosen = remaining[rng.choice(len(remaining), p=weights / weights.sum())]
             feature[node] = chosen
             slot_start[node] = len(slot_child)
             n_slots[node] = n_categories[chosen]
             slot_child.extend([-1] * n_categories[chosen])
             children_left = tuple(f for f in remaining if f != chosen)
+            # rows grouped by category in one sort, not one scan per category
+            chosen_codes = codes[rows, chosen]
+            order = np.argsort(chosen_codes, kind="stable")
+            bounds = np.searchsorted(
+                chosen_codes[order], np.arange(n_categories[chosen] + 1)
+            )
             for category in range(n_categories[chosen]):
                 queue.append(
                     (
-                        rows[codes[rows, chosen] == category],
+                        rows[order[bounds[category] : bounds[category + 1]]],
                         node,
                         slot_start[node] + category,
                         level + 1,
@@ -198,6 +236,15 @@ class DPID3Classifier(BaseCategoricalTree):
                 value_array[node] = value[node]
             if parent[node] >= 0:
                 value_array[parent[node]] += value_array[node]
+        # The counts are >= 0, so finite totals mean finite counts.
+        check_finite_output(
+            value_array.sum(axis=1),
+            source="DPID3Classifier's noisy class counts",
+            remedy=(
+                f"raise epsilon (got {self.epsilon!r}): Laplace noise of scale "
+                f"{scale:.3g} overflows float64"
+            ),
+        )
         return CategoricalTree(
             feature=np.array(feature, dtype=np.int64),
             threshold=np.full(n_nodes, np.nan),

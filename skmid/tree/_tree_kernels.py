@@ -1,9 +1,12 @@
 """Numba kernels of the categorical (ID3/C4.5-style) trees: growing and traversal.
 
-The whole tree is grown inside one compiled function, breadth first: node ids
-are assigned in creation order and processed in that order, so the nodes not
-yet processed are the current leaves. Each node owns a contiguous segment of
-the ``samples`` array, reordered by child when it splits (as in scikit-learn's
+The tree is grown breadth first: node ids are assigned in creation order and
+processed in that order, so the nodes not yet processed are the current leaves.
+Compiled code does not see Ctrl-C, so the growth kernel works for a bounded
+number of row visits and returns, its state (node arrays, row order, next node
+and the search of the current node) kept in arrays: a long fit returns to
+Python several times a second. Each node owns a contiguous segment of the
+``samples`` array, reordered by child when it splits (as in scikit-learn's
 trees). Per node and feature, the split search builds a category x class count
 histogram in one pass over the node's rows (categorical features), or sorts
 the node's values and sweeps the thresholds (numeric features, C4.5).
@@ -28,6 +31,25 @@ PENALTY_LEAF = 0
 PENALTY_LABEL = 1
 
 NUMERIC_SLOTS = 3  # <= threshold, > threshold, missing
+
+# Columns of the integer node array used while growing.
+FEATURE, PARENT, DEPTH, START, END, SLOT_START, N_SLOTS = range(7)
+N_NODE_COLUMNS = 7
+# Entries of the growth state arrays: progress (int) and best (float). PHASE
+# is NODE_START before a node is looked at, then SEARCH_FORCED or SEARCH_ALL
+# while its features are searched from POSITION on.
+NEXT_NODE, N_NODES, N_SLOTS_USED = 0, 1, 2
+PHASE, POSITION, BEST_FEATURE, BEST_CHILDREN = 3, 4, 5, 6
+N_PROGRESS = 7
+BEST_SCORE, BEST_THRESHOLD = range(2)
+N_BEST = 2
+NODE_START, SEARCH_FORCED, SEARCH_ALL = range(3)
+
+#: Row visits (rows x features) one growth call may make before it returns to
+#: Python, where a KeyboardInterrupt is raised: a few tenths of a second.
+WORK_PER_CALL = 1 << 22
+#: Row visits a row of a numeric feature counts for (sort and threshold sweep).
+NUMERIC_ROW_WORK = 16
 
 
 @njit(cache=True)
@@ -70,6 +92,14 @@ def _argmax(counts):
 
 
 @njit(cache=True)
+def _row_sum(hist, c):
+    size = 0.0
+    for k in range(hist.shape[1]):
+        size += hist[c, k]
+    return size
+
+
+@njit(cache=True)
 def _split_score(
     hist, parent_counts, n_node, n_total, criterion, lam, penalty, predicted
 ):
@@ -85,16 +115,14 @@ def _split_score(
     weight = n_node / n_total
     parent = _impurity(parent_counts, n_node, criterion)
     children = 0.0
-    sizes = np.empty(n_children)
+    split_information = 0.0  # entropy of the child sizes
     for c in range(n_children):
-        size = 0.0
-        for k in range(hist.shape[1]):
-            size += hist[c, k]
-        sizes[c] = size
+        size = _row_sum(hist, c)
         if size > 0.0:
             children += size / n_node * _impurity(hist[c], size, criterion)
+            share = size / n_node
+            split_information -= share * math.log(share)
     gain = parent - children
-    split_information = _entropy(sizes, n_node)
     if criterion == CRITERION_GAIN_RATIO:
         gain = gain / split_information if split_information > 0.0 else 0.0
     score = weight * gain
@@ -105,40 +133,28 @@ def _split_score(
     after = predicted.copy()
     after[_argmax(parent_counts)] -= n_node
     for c in range(n_children):
-        if sizes[c] > 0.0:
-            after[_argmax(hist[c])] += sizes[c]
+        size = _row_sum(hist, c)
+        if size > 0.0:
+            after[_argmax(hist[c])] += size
     return score - lam * (_entropy(after, n_total) - _entropy(predicted, n_total))
 
 
 @njit(cache=True)
-def _grow(array, size):
-    if size <= array.shape[0]:
-        return array
-    out = np.empty(max(size, 2 * array.shape[0]), dtype=array.dtype)
-    out[: array.shape[0]] = array
-    return out
-
-
-@njit(cache=True)
-def _grow2d(array, size):
-    if size <= array.shape[0]:
-        return array
-    out = np.empty((max(size, 2 * array.shape[0]), array.shape[1]), dtype=array.dtype)
-    out[: array.shape[0]] = array
-    return out
-
-
-@njit(cache=True)
-def _used_on_path(feature, parent, node, f):
-    t = parent[node]
+def _used_on_path(nodes, node, f):
+    t = nodes[node, PARENT]
     while t >= 0:
-        if feature[t] == f:
+        if nodes[t, FEATURE] == f:
             return True
-        t = parent[t]
+        t = nodes[t, PARENT]
     return False
 
 
-@njit(cache=True)
+def _enlarge(array, size, fill):
+    out = np.full((max(size, 2 * array.shape[0]),) + array.shape[1:], fill, array.dtype)
+    out[: array.shape[0]] = array
+    return out
+
+
 def build_tree(
     codes,
     values,
@@ -155,198 +171,372 @@ def build_tree(
     min_samples_leaf,
     priority_feature,
     priority_depth,
+    work_per_call=WORK_PER_CALL,
 ):
     """Grow an ID3/C4.5 tree with the MID output-entropy penalty.
 
     ``codes[i, f]`` is the category code of categorical feature ``f``
     (``0 .. n_categories[f] - 1``); ``values[i, f]`` the value of numeric
-    feature ``f`` (NaN = missing). Returns the node arrays (see module doc).
+    feature ``f`` (NaN = missing, finite otherwise). Returns the node arrays
+    (see module doc).
+
+    The growth runs in calls of :func:`grow_nodes` of about ``work_per_call``
+    row visits each, which return to Python (where Ctrl-C is seen); the node
+    arrays are enlarged here, between calls.
+    """
+    n_samples = y.shape[0]
+    # the most children one split creates: its feature's categories, or the
+    # slots of a numeric split
+    max_children = max(NUMERIC_SLOTS, int(n_categories.max(initial=0)))
+    nodes = np.zeros((64, N_NODE_COLUMNS), dtype=np.int64)
+    threshold = np.full(64, np.nan)
+    value = np.zeros((64, n_classes))
+    slot_child = np.full(64, -1, dtype=np.int64)
+    nodes[0, FEATURE] = -1
+    nodes[0, PARENT] = -1
+    nodes[0, END] = n_samples
+    value[0] = np.bincount(y, minlength=n_classes)
+    predicted = np.zeros(n_classes)
+    predicted[np.argmax(value[0])] = n_samples
+    samples = np.arange(n_samples, dtype=np.int64)
+    buffer = np.empty_like(samples)
+    progress = np.zeros(N_PROGRESS, dtype=np.int64)
+    progress[N_NODES] = 1
+    best = np.zeros(N_BEST)
+    while progress[NEXT_NODE] < progress[N_NODES]:
+        needed = progress[N_NODES] + max_children
+        if needed > nodes.shape[0]:
+            nodes = _enlarge(nodes, needed, 0)
+            threshold = _enlarge(threshold, needed, np.nan)
+            value = _enlarge(value, needed, 0.0)
+        needed = progress[N_SLOTS_USED] + max_children
+        if needed > slot_child.shape[0]:
+            slot_child = _enlarge(slot_child, needed, -1)
+        grow_nodes(
+            codes,
+            values,
+            is_numeric,
+            n_categories,
+            y,
+            feature_order,
+            criterion,
+            penalty,
+            lam,
+            max_depth,
+            min_samples_split,
+            min_samples_leaf,
+            priority_feature,
+            priority_depth,
+            nodes,
+            threshold,
+            value,
+            slot_child,
+            samples,
+            buffer,
+            predicted,
+            progress,
+            best,
+            max_children,
+            work_per_call,
+        )
+    n_nodes = progress[N_NODES]
+    # Every split has two or more non-empty children and every leaf holds a row.
+    assert n_nodes < 2 * max(n_samples, 1), "tree grew more nodes than rows allow"
+    return (
+        nodes[:n_nodes, FEATURE].copy(),
+        threshold[:n_nodes].copy(),
+        nodes[:n_nodes, PARENT].copy(),
+        nodes[:n_nodes, DEPTH].copy(),
+        value[:n_nodes].copy(),
+        nodes[:n_nodes, SLOT_START].copy(),
+        nodes[:n_nodes, N_SLOTS].copy(),
+        slot_child[: progress[N_SLOTS_USED]].copy(),
+    )
+
+
+@njit(cache=True)
+def grow_nodes(
+    codes,
+    values,
+    is_numeric,
+    n_categories,
+    y,
+    feature_order,
+    criterion,
+    penalty,
+    lam,
+    max_depth,
+    min_samples_split,
+    min_samples_leaf,
+    priority_feature,
+    priority_depth,
+    nodes,
+    threshold,
+    value,
+    slot_child,
+    samples,
+    buffer,
+    predicted,
+    progress,
+    best,
+    max_children,
+    max_work,
+):
+    """Grow the tree for about ``max_work`` row visits, from where ``progress`` says.
+
+    Processes the queued nodes in creation order, appending their children to
+    the node arrays. Returns once ``max_work`` row visits are spent (after at
+    least one feature evaluation), between the feature evaluations of a node
+    if need be, or before a node whose children might not fit the arrays.
+    ``progress`` and ``best`` (the search state of the current node),
+    ``samples`` and ``predicted`` (training rows per predicted label) carry
+    the state to the next call.
+
+    A node first searches the priority feature alone where it is forced
+    (``SEARCH_FORCED``), taking any valid split it gives; otherwise, or if it
+    gives none, every feature (``SEARCH_ALL``), splitting only for a score of
+    at least 0.
     """
     n_samples, n_features = codes.shape
     n_total = float(n_samples)
-    capacity = 64
-    feature = np.full(capacity, -1, dtype=np.int64)
-    threshold = np.full(capacity, np.nan)
-    parent = np.full(capacity, -1, dtype=np.int64)
-    depth = np.zeros(capacity, dtype=np.int64)
-    start = np.zeros(capacity, dtype=np.int64)
-    end = np.zeros(capacity, dtype=np.int64)
-    value = np.zeros((capacity, n_classes))
-    slot_start = np.zeros(capacity, dtype=np.int64)
-    n_slots = np.zeros(capacity, dtype=np.int64)
-    slot_child = np.full(64, -1, dtype=np.int64)
-    n_slot_used = 0
-
-    samples = np.arange(n_samples)
-    buffer = np.empty(n_samples, dtype=np.int64)
-    for i in range(n_samples):
-        value[0, y[i]] += 1.0
-    end[0] = n_samples
-    n_nodes = 1
-    predicted = np.zeros(n_classes)
-    predicted[_argmax(value[0])] = n_total
-
-    max_categories = 2
-    for f in range(n_features):
-        if not is_numeric[f] and n_categories[f] > max_categories:
-            max_categories = n_categories[f]
-    hist = np.zeros((max_categories, n_classes))
-    numeric_hist = np.zeros((NUMERIC_SLOTS, n_classes))
-    best_hist = np.zeros((max_categories, n_classes))
-
-    node = 0
-    while node < n_nodes:
-        n_node = end[node] - start[node]
+    n_classes = value.shape[1]
+    hist = np.zeros((max_children, n_classes))
+    node = progress[NEXT_NODE]
+    n_nodes = progress[N_NODES]
+    n_slot_used = progress[N_SLOTS_USED]
+    phase = progress[PHASE]
+    position = progress[POSITION]
+    best_feature = progress[BEST_FEATURE]
+    best_children = progress[BEST_CHILDREN]
+    best_score = best[BEST_SCORE]
+    best_threshold = best[BEST_THRESHOLD]
+    work = 0
+    while node < n_nodes and work < max_work:
+        lo = nodes[node, START]
+        hi = nodes[node, END]
+        n_node = hi - lo
+        node_depth = nodes[node, DEPTH]
         counts = value[node]
-        pure = counts[_argmax(counts)] == n_node
-        if (
-            pure
-            or n_node < min_samples_split
-            or (max_depth >= 0 and depth[node] >= max_depth)
-        ):
-            node += 1
-            continue
-        forced = priority_feature >= 0 and depth[node] == priority_depth
-        best_feature = -1
-        for _attempt in range(2):
+        if phase == NODE_START:
+            if (
+                n_nodes + max_children > nodes.shape[0]
+                or n_slot_used + max_children > slot_child.shape[0]
+            ):
+                break
+            work += 1
+            if (
+                counts[_argmax(counts)] == n_node
+                or n_node < min_samples_split
+                or (max_depth >= 0 and node_depth >= max_depth)
+            ):
+                node += 1
+                continue
+            forced = priority_feature >= 0 and node_depth == priority_depth
+            phase = SEARCH_FORCED if forced else SEARCH_ALL
+            position = 0
             best_score = -np.inf
             best_feature = -1
             best_threshold = np.nan
             best_children = 0
-            for position in range(n_features):
-                f = feature_order[position]
-                if priority_feature >= 0:
-                    if f == priority_feature and depth[node] < priority_depth:
-                        continue
-                    if forced and f != priority_feature:
-                        continue
-                if is_numeric[f]:
-                    score, cut = _best_numeric_split(
-                        values,
-                        y,
-                        samples,
-                        start[node],
-                        end[node],
-                        f,
-                        counts,
-                        n_total,
-                        criterion,
-                        penalty,
-                        lam,
-                        predicted,
-                        min_samples_leaf,
-                        numeric_hist,
-                    )
-                    if score > best_score:
-                        best_score = score
-                        best_feature = f
-                        best_threshold = cut
-                        best_children = NUMERIC_SLOTS
-                        _fill_numeric_hist(
-                            values,
-                            y,
-                            samples,
-                            start[node],
-                            end[node],
-                            f,
-                            cut,
-                            best_hist,
-                        )
+
+        n_candidates = 1 if phase == SEARCH_FORCED else n_features
+        if position < n_candidates:
+            f = priority_feature if phase == SEARCH_FORCED else feature_order[position]
+            position += 1
+            if phase == SEARCH_ALL and f == priority_feature:
+                if node_depth < priority_depth:
                     continue
-                if _used_on_path(feature, parent, node, f):
-                    continue
-                m = n_categories[f]
-                hist[:m] = 0.0
-                for s in range(start[node], end[node]):
-                    i = samples[s]
-                    hist[codes[i, f], y[i]] += 1.0
-                if not _valid_children(hist[:m], min_samples_leaf):
-                    continue
-                score = _split_score(
-                    hist[:m],
+            if is_numeric[f]:
+                work += NUMERIC_ROW_WORK * n_node
+                score, cut = _best_numeric_split(
+                    values,
+                    y,
+                    samples,
+                    lo,
+                    hi,
+                    f,
                     counts,
-                    n_node,
                     n_total,
                     criterion,
-                    lam,
                     penalty,
+                    lam,
                     predicted,
+                    min_samples_leaf,
+                    hist[:NUMERIC_SLOTS],
                 )
-                if score > best_score:
-                    best_score = score
-                    best_feature = f
-                    best_threshold = np.nan
-                    best_children = m
-                    best_hist[:m] = hist[:m]
-            if best_feature >= 0 or not forced:
-                break
-            forced = False  # the priority feature cannot split here: search all
-        if best_feature < 0 or (not forced and best_score < 0.0):
-            node += 1
+                m = NUMERIC_SLOTS
+            else:
+                m = n_categories[f]
+                work += n_node + node_depth + m
+                if _used_on_path(nodes, node, f):
+                    continue
+                score, cut = _categorical_score(
+                    codes,
+                    y,
+                    samples,
+                    lo,
+                    hi,
+                    f,
+                    counts,
+                    n_total,
+                    criterion,
+                    penalty,
+                    lam,
+                    predicted,
+                    min_samples_leaf,
+                    hist[:m],
+                )
+            if score > best_score:
+                best_score = score
+                best_feature = f
+                best_threshold = cut
+                best_children = m
             continue
 
-        # Split: reorder the node's segment by child (counting sort).
-        f = best_feature
-        n_children = best_children
-        offsets = np.zeros(n_children + 1, dtype=np.int64)
-        for s in range(start[node], end[node]):
-            c = _child_slot(codes, values, samples[s], f, is_numeric[f], best_threshold)
-            offsets[c + 1] += 1
-        for c in range(n_children):
-            offsets[c + 1] += offsets[c]
-        fill = offsets.copy()
-        for s in range(start[node], end[node]):
-            c = _child_slot(codes, values, samples[s], f, is_numeric[f], best_threshold)
-            buffer[fill[c]] = samples[s]
-            fill[c] += 1
-        samples[start[node] : end[node]] = buffer[:n_node]
-
-        feature[node] = f
-        threshold[node] = best_threshold
-        slot_child = _grow(slot_child, n_slot_used + n_children)
-        slot_child[n_slot_used : n_slot_used + n_children] = -1
-        slot_start[node] = n_slot_used
-        n_slots[node] = n_children
-        n_slot_used += n_children
-        predicted[_argmax(counts)] -= n_node
-        for c in range(n_children):
-            size = offsets[c + 1] - offsets[c]
-            if size == 0:
-                continue
-            child = n_nodes
-            n_nodes += 1
-            feature = _grow(feature, n_nodes)
-            threshold = _grow(threshold, n_nodes)
-            parent = _grow(parent, n_nodes)
-            depth = _grow(depth, n_nodes)
-            start = _grow(start, n_nodes)
-            end = _grow(end, n_nodes)
-            value = _grow2d(value, n_nodes)
-            slot_start = _grow(slot_start, n_nodes)
-            n_slots = _grow(n_slots, n_nodes)
-            feature[child] = -1
-            threshold[child] = np.nan
-            parent[child] = node
-            depth[child] = depth[node] + 1
-            start[child] = start[node] + offsets[c]
-            end[child] = start[node] + offsets[c + 1]
-            value[child] = best_hist[c]
-            slot_start[child] = 0
-            n_slots[child] = 0
-            slot_child[slot_start[node] + c] = child
-            predicted[_argmax(best_hist[c])] += size
+        if phase == SEARCH_FORCED and best_feature < 0:
+            # the priority feature cannot split this node: search all features
+            phase = SEARCH_ALL
+            position = 0
+            continue
+        if best_feature >= 0 and (phase == SEARCH_FORCED or best_score >= 0.0):
+            work += 2 * n_node
+            n_nodes, n_slot_used = _split(
+                codes,
+                values,
+                is_numeric,
+                y,
+                nodes,
+                threshold,
+                value,
+                slot_child,
+                samples,
+                buffer,
+                predicted,
+                node,
+                best_feature,
+                best_threshold,
+                best_children,
+                n_nodes,
+                n_slot_used,
+                hist,
+            )
+        phase = NODE_START
         node += 1
+    progress[NEXT_NODE] = node
+    progress[N_NODES] = n_nodes
+    progress[N_SLOTS_USED] = n_slot_used
+    progress[PHASE] = phase
+    progress[POSITION] = position
+    progress[BEST_FEATURE] = best_feature
+    progress[BEST_CHILDREN] = best_children
+    best[BEST_SCORE] = best_score
+    best[BEST_THRESHOLD] = best_threshold
 
-    return (
-        feature[:n_nodes].copy(),
-        threshold[:n_nodes].copy(),
-        parent[:n_nodes].copy(),
-        depth[:n_nodes].copy(),
-        value[:n_nodes].copy(),
-        slot_start[:n_nodes].copy(),
-        n_slots[:n_nodes].copy(),
-        slot_child[:n_slot_used].copy(),
+
+@njit(cache=True)
+def _categorical_score(
+    codes,
+    y,
+    samples,
+    lo,
+    hi,
+    f,
+    counts,
+    n_total,
+    criterion,
+    penalty,
+    lam,
+    predicted,
+    min_samples_leaf,
+    hist,
+):
+    """Score of the multiway split on categorical feature ``f`` (-inf: invalid)."""
+    hist[:] = 0.0
+    for s in range(lo, hi):
+        i = samples[s]
+        hist[codes[i, f], y[i]] += 1.0
+    if not _valid_children(hist, min_samples_leaf):
+        return -np.inf, np.nan
+    score = _split_score(
+        hist, counts, hi - lo, n_total, criterion, lam, penalty, predicted
     )
+    return score, np.nan
+
+
+@njit(cache=True)
+def _split(
+    codes,
+    values,
+    is_numeric,
+    y,
+    nodes,
+    threshold,
+    value,
+    slot_child,
+    samples,
+    buffer,
+    predicted,
+    node,
+    f,
+    cut,
+    n_children,
+    n_nodes,
+    n_slot_used,
+    child_counts,
+):
+    """Split ``node`` on ``f``, appending its non-empty children.
+
+    The children's class counts are taken from the rows as they are
+    partitioned, so they are exactly what :func:`apply_tree` finds. A split
+    leaving fewer than two non-empty children is not made (it would be
+    searched again at the child, forever). Returns the new node and slot
+    counts.
+    """
+    lo = nodes[node, START]
+    hi = nodes[node, END]
+    child_counts[:n_children] = 0.0
+    for s in range(lo, hi):
+        i = samples[s]
+        child_counts[_child_slot(codes, values, i, f, is_numeric[f], cut), y[i]] += 1.0
+    offsets = np.zeros(n_children + 1, dtype=np.int64)
+    n_non_empty = 0
+    for c in range(n_children):
+        size = int(_row_sum(child_counts, c))
+        offsets[c + 1] = offsets[c] + size
+        if size > 0:
+            n_non_empty += 1
+    if n_non_empty < 2:
+        return n_nodes, n_slot_used
+    fill = offsets.copy()
+    for s in range(lo, hi):
+        c = _child_slot(codes, values, samples[s], f, is_numeric[f], cut)
+        buffer[fill[c]] = samples[s]
+        fill[c] += 1
+    samples[lo:hi] = buffer[: hi - lo]
+
+    nodes[node, FEATURE] = f
+    threshold[node] = cut
+    nodes[node, SLOT_START] = n_slot_used
+    nodes[node, N_SLOTS] = n_children
+    slot_child[n_slot_used : n_slot_used + n_children] = -1
+    predicted[_argmax(value[node])] -= hi - lo
+    for c in range(n_children):
+        if offsets[c + 1] == offsets[c]:
+            continue
+        child = n_nodes
+        n_nodes += 1
+        nodes[child, FEATURE] = -1
+        nodes[child, PARENT] = node
+        nodes[child, DEPTH] = nodes[node, DEPTH] + 1
+        nodes[child, START] = lo + offsets[c]
+        nodes[child, END] = lo + offsets[c + 1]
+        nodes[child, SLOT_START] = 0
+        nodes[child, N_SLOTS] = 0
+        threshold[child] = np.nan
+        value[child] = child_counts[c]
+        slot_child[n_slot_used + c] = child
+        predicted[_argmax(child_counts[c])] += offsets[c + 1] - offsets[c]
+    return n_nodes, n_slot_used + n_children
 
 
 @njit(cache=True)
@@ -354,9 +544,7 @@ def _valid_children(hist, min_samples_leaf):
     """At least two non-empty children, each with >= min_samples_leaf rows."""
     non_empty = 0
     for c in range(hist.shape[0]):
-        size = 0.0
-        for k in range(hist.shape[1]):
-            size += hist[c, k]
+        size = _row_sum(hist, c)
         if size > 0.0:
             non_empty += 1
             if size < min_samples_leaf:
@@ -372,16 +560,6 @@ def _child_slot(codes, values, i, f, numeric, cut):
     if np.isnan(v):
         return 2
     return 0 if v <= cut else 1
-
-
-@njit(cache=True)
-def _fill_numeric_hist(values, y, samples, lo, hi, f, cut, out):
-    out[:NUMERIC_SLOTS] = 0.0
-    for s in range(lo, hi):
-        i = samples[s]
-        v = values[i, f]
-        c = 2 if np.isnan(v) else (0 if v <= cut else 1)
-        out[c, y[i]] += 1.0
 
 
 @njit(cache=True)
@@ -439,8 +617,21 @@ def _best_numeric_split(
         )
         if score > best:
             best = score
-            best_cut = left + (right - left) / 2.0
+            best_cut = _separating_threshold(left, right)
     return best, best_cut
+
+
+@njit(cache=True)
+def _separating_threshold(left, right):
+    """A threshold ``t`` with ``left <= t < right``: the midpoint when it is one.
+
+    ``left + (right - left) / 2`` overflows for far-apart values and rounds to
+    ``right`` for adjacent ones, which would send every row to one side.
+    """
+    middle = left / 2.0 + right / 2.0
+    if left <= middle and middle < right:
+        return middle
+    return left
 
 
 @njit(cache=True)

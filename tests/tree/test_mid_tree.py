@@ -263,7 +263,7 @@ def test_bad_parameters(params, match):
 
 def test_numeric_column_with_strings_is_rejected():
     X = np.array([["a", "1"], ["b", "x"]], dtype=object)
-    with pytest.raises(ValueError, match="Column 1 is declared numeric"):
+    with pytest.raises(ValueError, match="Column 1 of X is declared numeric"):
         MIDDecisionTreeClassifier(categorical_features=[0]).fit(X, [0, 1])
 
 
