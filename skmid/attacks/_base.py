@@ -10,11 +10,13 @@ import weakref
 from abc import abstractmethod
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics._attack_success import inversion_error, membership_advantage
+from ..utils._validation import check_finite_output, check_labels, encode_class_labels
 
 
 def _accuracy(truth, guess, proba):
@@ -22,14 +24,17 @@ def _accuracy(truth, guess, proba):
 
 
 def _roc_auc(truth, guess, proba):
-    n_values = proba.shape[1]
-    if n_values == 2:
-        return float(roc_auc_score(truth == 1, proba[:, 1]))
-    return float(
-        roc_auc_score(
-            truth, proba, multi_class="ovr", average="macro", labels=range(n_values)
+    present = np.unique(truth)
+    if len(present) < 2:
+        raise ValueError(
+            "metric='roc_auc' needs rows of X with at least two different "
+            "sensitive values; the scored rows all hold one."
         )
-    )
+    # One-vs-rest, macro-averaged over the values present: a value absent from
+    # the scored rows (a rare one, in a small fold) has no defined AUC.
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(truth == 1, proba[:, 1]))
+    return float(np.mean([roc_auc_score(truth == v, proba[:, v]) for v in present]))
 
 
 def _f1(truth, guess, proba):
@@ -52,6 +57,86 @@ def _advantage(truth, guess, proba):
     p_truth = np.bincount(truth, minlength=n_values) / len(truth)
     p_guess = np.bincount(guess, minlength=n_values) / len(guess)
     return _accuracy(truth, guess, proba) - float(p_truth @ p_guess)
+
+
+def n_rows(X):
+    """Number of rows of an array, sparse matrix, DataFrame or list."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def preview(values, n=5):
+    """The first ``n`` values as a list, for a message."""
+    values = np.asarray(values)
+    return str(values[:n].tolist())[:-1] + (", ...]" if len(values) > n else "]")
+
+
+def fitted_classes(estimator):
+    """The attacked classifier's ``classes_``, or a ValueError saying it has none."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        raise ValueError(
+            "The attacked model must be a fitted classifier with classes_; got "
+            f"{type(estimator).__name__}."
+        )
+    return np.asarray(classes)
+
+
+def class_codes(estimator, y, name="y"):
+    """Column of each label of ``y`` in the attacked classifier's ``classes_``.
+
+    Labels of any type are compared with ``classes_``, never cast; a label the
+    classifier never saw is an error rather than a silent mismatch.
+    """
+    classes = fitted_classes(estimator)
+    y = check_labels(y, name)
+    unseen = ~np.isin(y, classes)
+    if unseen.any():
+        raise ValueError(
+            f"{name} holds labels that the attacked classifier never saw: "
+            f"{preview(np.unique(y[unseen]))} (its classes_ are {preview(classes)})."
+        )
+    return encode_class_labels(y, len(classes), labels=classes, input_name=name)
+
+
+def query_proba(estimator, X, attack):
+    """``estimator.predict_proba(X)`` as float64, checked: one finite row per input.
+
+    ``attack`` names the attack in the message when ``estimator`` has no
+    ``predict_proba``.
+    """
+    if not hasattr(estimator, "predict_proba"):
+        raise ValueError(
+            f"{attack} queries the attacked model's predict_proba; "
+            f"{type(estimator).__name__} has none."
+        )
+    P = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    if P.ndim != 2 or P.shape[0] != n_rows(X):
+        raise ValueError(
+            "The attacked model's predict_proba must return one row per row of "
+            f"X; got shape {P.shape} for {n_rows(X)} rows."
+        )
+    return check_finite_output(
+        P,
+        source="The attacked model's predict_proba",
+        remedy="the attack cannot score a model whose confidences are not finite",
+    )
+
+
+#: The largest learning rate of the attacks' float32 networks.
+MAX_LEARNING_RATE = float(np.finfo(np.float32).max)
+
+
+def check_training_loss(loss, attack):
+    """Raise a ValueError naming learning_rate if a network's training diverged.
+
+    ``loss`` is a tensor (e.g. an epoch's summed loss): checking it once per
+    epoch keeps the training loop free of a device sync per step.
+    """
+    check_finite_output(
+        loss,
+        source=f"{type(attack).__name__}'s training loss",
+        remedy=f"lower learning_rate (got {attack.learning_rate:g})",
+    )
 
 
 #: metric name -> (function(truth_codes, guess_codes, proba), higher_is_more_leakage)
@@ -253,10 +338,14 @@ class TrainingRowsRecorder(BaseEstimator):
 
     def is_training_rows(self, X):
         X_train = self.X_train_
-        if len(X) != len(X_train):
+        if n_rows(X) != n_rows(X_train) or np.shape(X) != np.shape(X_train):
             return False
         if hasattr(X, "equals") and hasattr(X_train, "equals"):
             return bool(X.equals(X_train))
+        if sp.issparse(X) or sp.issparse(X_train):
+            if not (sp.issparse(X) and sp.issparse(X_train)):
+                return False
+            return (X != X_train).nnz == 0
         return bool(np.array_equal(np.asarray(X), np.asarray(X_train)))
 
     def predict(self, X):

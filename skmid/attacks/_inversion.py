@@ -3,12 +3,25 @@
 import numbers
 
 import numpy as np
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval
 
-from ._base import INVERSION_METRICS, BaseAttack, PerEstimatorCache
+from ..metrics._attack_success import check_finite_inputs
+from ..utils._validation import check_finite_output, check_labels
+from ._base import (
+    INVERSION_METRICS,
+    MAX_LEARNING_RATE,
+    BaseAttack,
+    PerEstimatorCache,
+    check_training_loss,
+    query_proba,
+)
 
 #: Rows of the auxiliary data whose outputs fingerprint a queried estimator.
 FINGERPRINT_ROWS = 16
+#: The largest magnitude of an auxiliary input: the inversion network computes
+#: in float32 (at most 3.4e38), with room for its last layer's arithmetic.
+MAX_INPUT_MAGNITUDE = 1e30
 
 
 def truncate_confidences(P, k):
@@ -56,7 +69,8 @@ class InversionModelAttack(BaseAttack):
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default=(256, 256)
-        Hidden layers of the inversion network.
+        Hidden layers of the inversion network (positive sizes; ``()`` is a
+        linear map from confidences to inputs).
     truncate : int, default=None
         Keep only the top-``truncate`` confidences (the rest set to 0), as in
         Yang et al.'s truncation; None keeps all.
@@ -65,9 +79,11 @@ class InversionModelAttack(BaseAttack):
     batch_size : int, default=64
         Mini-batch size.
     learning_rate : float, default=1e-3
-        Adam learning rate.
+        Adam learning rate; a training that diverges (its loss NaN or
+        infinite) raises a ValueError.
     random_state : int, RandomState instance or None, default=None
-        Seeds the network's initialisation and the batch order.
+        Seeds the network's initialisation and the batch order; an integer
+        seed leaves NumPy's and torch's global random state alone.
     device : str, default="cpu"
         Torch device of the network (e.g. ``"cuda"``).
 
@@ -104,7 +120,9 @@ class InversionModelAttack(BaseAttack):
         "truncate": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "learning_rate": [
+            Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="neither")
+        ],
         "random_state": ["random_state"],
         "device": [str],
     }
@@ -134,22 +152,39 @@ class InversionModelAttack(BaseAttack):
         Parameters
         ----------
         X_aux : array-like of shape (n_aux, ...)
-            Inputs the attacker owns (tabular rows or images).
-        y : ignored
+            Inputs the attacker owns (tabular rows or images), finite.
+        y : array-like of shape (n_aux,), default=None
+            Not used; if given (as by a scorer), one finite label per input.
 
         Returns
         -------
         self : object
         """
         self._validate_params()
-        X_aux = np.asarray(X_aux, dtype=np.float64)
+        sizes = self.hidden_layer_sizes
+        if not all(
+            isinstance(size, numbers.Integral)
+            and not isinstance(size, (bool, np.bool_))
+            and size >= 1
+            for size in sizes
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes must hold positive integers; got {sizes!r}."
+            )
+        X_aux = check_finite_inputs(X_aux, "X_aux")
         if X_aux.ndim < 2 or len(X_aux) < 2:
             raise ValueError(
                 "X_aux must hold at least 2 inputs, shaped (n_aux, n_features) or "
                 f"(n_aux, height, width); got shape {X_aux.shape}."
             )
-        if not np.all(np.isfinite(X_aux)):
-            raise ValueError("X_aux must not contain NaN or infinity.")
+        _check_unused_labels(X_aux, y, "X_aux")
+        largest = float(np.abs(X_aux).max())
+        if largest > MAX_INPUT_MAGNITUDE:
+            raise ValueError(
+                f"X_aux holds values of magnitude up to {largest:.3g}; the inversion "
+                "network computes in float32: rescale X_aux to at most "
+                f"{MAX_INPUT_MAGNITUDE:g}."
+            )
         self.X_aux_ = X_aux
         self.input_shape_ = X_aux.shape[1:]
         inside_unit = X_aux.min() >= 0.0 and X_aux.max() <= 1.0
@@ -158,7 +193,7 @@ class InversionModelAttack(BaseAttack):
         return self
 
     def _check_inputs(self, X):
-        X = np.asarray(X, dtype=np.float64)
+        X = check_finite_inputs(X, "X")
         if X.shape[1:] != self.input_shape_:
             raise ValueError(
                 f"X has inputs of shape {X.shape[1:]}; the attack was fitted on "
@@ -167,12 +202,7 @@ class InversionModelAttack(BaseAttack):
         return X
 
     def _confidences(self, estimator, X):
-        if not hasattr(estimator, "predict_proba"):
-            raise ValueError(
-                "The inversion attack queries predict_proba; "
-                f"{type(estimator).__name__} has none."
-            )
-        P = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        P = query_proba(estimator, X, "The inversion attack")
         return truncate_confidences(P, self.truncate)
 
     def inversion_network(self, estimator):
@@ -206,7 +236,9 @@ class InversionModelAttack(BaseAttack):
             vectors to flattened inputs.
         """
         self._check_fitted()
-        confidences = np.asarray(confidences, dtype=np.float64)
+        confidences = check_array(
+            confidences, dtype=np.float64, ensure_2d=False, input_name="confidences"
+        )
         if confidences.ndim != 2 or len(confidences) != len(self.X_aux_):
             raise ValueError(
                 f"confidences must have shape (n_aux, n_classes) with n_aux="
@@ -214,7 +246,7 @@ class InversionModelAttack(BaseAttack):
             )
         from ..utils._torch import (
             as_tensor,
-            init_weights,
+            build_network,
             make_mlp,
             resolve_device,
             torch,
@@ -225,9 +257,19 @@ class InversionModelAttack(BaseAttack):
         generator, seed = torch_generator(self.random_state)
         targets = self.X_aux_.reshape(len(self.X_aux_), -1)
         sizes = [confidences.shape[1], *self.hidden_layer_sizes, targets.shape[1]]
-        output = "sigmoid" if self.output_activation_ == "sigmoid" else None
-        network = init_weights(make_mlp(sizes, output_activation=output), seed)
-        network.to(device)
+        linear = self.output_activation_ == "linear"
+        output = None if linear else "sigmoid"
+        network = build_network(
+            lambda: make_mlp(sizes, output_activation=output), seed, device
+        )
+        if linear:
+            # A linear output learns standardised inputs, so that the float32
+            # loss is well scaled whatever their units; the standardisation is
+            # folded into the last layer after training.
+            offset = targets.mean(axis=0)
+            scale = targets.std(axis=0)
+            scale[scale == 0] = 1.0
+            targets = (targets - offset) / scale
         optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
         inputs_t = as_tensor(confidences, device)
         targets_t = as_tensor(targets, device)
@@ -235,12 +277,20 @@ class InversionModelAttack(BaseAttack):
         network.train()
         for _ in range(self.max_epochs):
             order = torch.randperm(n, generator=generator).to(device)
+            epoch_loss = torch.zeros((), device=device)
             for start in range(0, n, self.batch_size):
                 batch = order[start : start + self.batch_size]
                 optimizer.zero_grad()
                 loss = torch.mean((network(inputs_t[batch]) - targets_t[batch]) ** 2)
                 loss.backward()
                 optimizer.step()
+                epoch_loss += loss.detach()
+            check_training_loss(epoch_loss, self)
+        if linear:
+            last = network[-1]
+            with torch.no_grad():
+                last.weight.mul_(as_tensor(scale, device)[:, None])
+                last.bias.mul_(as_tensor(scale, device)).add_(as_tensor(offset, device))
         network.eval()
         return network
 
@@ -260,10 +310,15 @@ class InversionModelAttack(BaseAttack):
         """
         from ..utils._torch import predict_in_batches, resolve_device
 
-        network = self.inversion_network(estimator)
         X = self._check_inputs(X)
+        network = self.inversion_network(estimator)
         confidences = self._confidences(estimator, X)
         flat = predict_in_batches(network, confidences, resolve_device(self.device))
+        check_finite_output(
+            flat,
+            source="InversionModelAttack's inversion network",
+            remedy=f"lower learning_rate (got {self.learning_rate:g})",
+        )
         return flat.reshape(X.shape)
 
     def infer_proba(self, estimator, X):
@@ -278,8 +333,9 @@ class InversionModelAttack(BaseAttack):
         estimator : fitted classifier with ``predict_proba``
         X : array-like of shape (n_samples, ...)
             The victims' inputs.
-        y : ignored
-            Present for the scorer signature.
+        y : array-like of shape (n_samples,), default=None
+            Not used (present for the scorer signature); if given, one finite
+            label per input.
         metric : {"mse"}, default="mse"
             Mean squared error per element (lower = more leakage).
 
@@ -289,6 +345,7 @@ class InversionModelAttack(BaseAttack):
         """
         metric_function, _ = self._check_metric(metric)
         X = self._check_inputs(X)
+        _check_unused_labels(X, y, "X")
         return metric_function(X, self.infer(estimator, X))
 
     def __getstate__(self):
@@ -300,3 +357,13 @@ class InversionModelAttack(BaseAttack):
         super().__setstate__(state)
         if hasattr(self, "X_aux_"):
             self._cache = PerEstimatorCache()
+
+
+def _check_unused_labels(X, y, X_name):
+    # y is not used, but labels that do not match the inputs are a mistake in
+    # the caller's data that should not pass silently.
+    if y is not None and len(check_labels(y, "y")) != len(X):
+        raise ValueError(
+            f"y has {len(y)} labels but {X_name} has {len(X)} inputs "
+            "(inconsistent numbers of samples)."
+        )

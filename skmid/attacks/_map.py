@@ -1,17 +1,21 @@
 """Maximum a posteriori attribute inference (Fredrikson et al. 2014, 2015)."""
 
+import math
+import numbers
+
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import is_classifier
-from sklearn.utils import check_array, column_or_1d
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils import check_array
 
 from ..utils._validation import (
+    check_finite_output,
+    check_labels,
     check_probability_matrix,
     check_scalar_choice,
     resolve_sensitive_columns,
 )
-from ._base import BaseAttack
+from ._base import BaseAttack, class_codes, fitted_classes, preview
 
 #: Laplace smoothing of the attacker's confusion counts P(y | prediction).
 CONFUSION_SMOOTHING = 1.0
@@ -23,18 +27,67 @@ def _is_frame(X):
     return hasattr(X, "iloc") and hasattr(X, "columns")
 
 
-def _check_rows(X, n_features, name="X"):
-    """Validate the rows an attack works on, keeping DataFrames as they are."""
+def _check_rows(X, n_features=None, name="X"):
+    """Validate the rows an attack works on, keeping DataFrames as they are.
+
+    Missing values outside the sensitive column(s) are left to the attacked
+    model, which may handle them; what it predicts is checked instead.
+    """
     if _is_frame(X):
         data = X
     else:
         data = check_array(X, dtype=None, ensure_all_finite=False, input_name=name)
-    if data.shape[1] != n_features:
+    if data.shape[0] == 0:
+        raise ValueError(f"{name} is empty: the attack needs at least one row.")
+    if n_features is not None and data.shape[1] != n_features:
         raise ValueError(
             f"{name} has {data.shape[1]} columns; the attack was fitted on data "
             f"with {n_features}."
         )
     return data
+
+
+def _check_length(X, y, X_name="X", y_name="y"):
+    if len(y) != X.shape[0]:
+        raise ValueError(
+            f"{y_name} has {len(y)} entries but {X_name} has {X.shape[0]} rows "
+            "(inconsistent numbers of samples)."
+        )
+
+
+def _numeric_targets(y, name):
+    """Regression targets as float64; a ValueError naming ``y`` otherwise."""
+    try:
+        targets = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        targets = None
+    if targets is None or not np.isfinite(targets).all():
+        raise ValueError(
+            f"{name} must be finite numbers to attack a regressor; got values such "
+            f"as {np.asarray(y)[:3].tolist()}."
+        )
+    return targets
+
+
+def gaussian_log_likelihood(residuals, scale, candidates):
+    """Log of N(r; 0, scale^2) per entry, up to a constant per row.
+
+    The constant makes the candidate (a column where ``candidates`` is True)
+    nearest to the observed target 0. The difference -(r_k^2 - r_min^2) / 2s^2
+    is computed as a product of (|r_k| - r_min) / s and (|r_k| + r_min) / s, so
+    a tiny scale (even 0, the limit) or residuals near the float64 limit give
+    -inf (probability 0) to the farther candidates instead of inf - inf = NaN,
+    and the argmax stays the nearest candidate. Columns that are not
+    candidates get 0.
+    """
+    magnitude = np.abs(residuals)
+    nearest = magnitude[:, candidates].min(axis=1, keepdims=True)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        log_ratio = -0.5 * ((magnitude - nearest) / scale) * (
+            (magnitude + nearest) / scale
+        )
+    log_ratio[(magnitude == nearest) | ~candidates] = 0.0
+    return log_ratio
 
 
 class MAPAttributeInference(BaseAttack):
@@ -74,9 +127,11 @@ class MAPAttributeInference(BaseAttack):
         Prior probability of each candidate value; by default their
         frequencies in the data given to ``fit``.
     error_scale : float, default=None
-        Standard deviation of the regression model's Gaussian error. By
-        default it is estimated, for each attacked model, from that model's
-        residuals on the data given to ``fit``.
+        Standard deviation of the regression model's Gaussian error, a
+        positive finite number. By default it is estimated, for each attacked
+        model, from that model's residuals on the data given to ``fit``. The
+        likelihoods are computed in log space: however small the scale, the
+        guess is the candidate whose prediction is nearest to the target.
     mode : {"naive", "counts"}, default="naive"
         ``"naive"``: the black-box attack described above, for any model.
         ``"counts"``: Fredrikson et al.'s (2015) white-box "MAP with counts"
@@ -150,20 +205,30 @@ class MAPAttributeInference(BaseAttack):
         X : array-like or DataFrame of shape (n_samples, n_features)
             Rows the attacker knows, sensitive feature included: they give the
             prior and the data on which an attacked model's error statistics
-            are estimated.
+            are estimated. The sensitive feature must take at least two
+            values in them.
         y : array-like of shape (n_samples,)
-            Their targets.
+            Their targets (finite).
 
         Returns
         -------
         self : object
         """
         check_scalar_choice(self.mode, "mode", {"naive", "counts"})
+        if self.error_scale is not None and (
+            isinstance(self.error_scale, (bool, np.bool_))
+            or not isinstance(self.error_scale, numbers.Real)
+            or not 0 < self.error_scale < math.inf
+        ):
+            raise ValueError(
+                "error_scale must be a positive finite number or None; got "
+                f"{self.error_scale!r}."
+            )
         if self.sensitive_feature is None:
             raise ValueError("sensitive_feature is required.")
-        X = _check_rows(X, np.shape(X)[1] if np.ndim(X) == 2 else -1)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
+        X = _check_rows(X)
+        y = check_labels(y, "y")
+        _check_length(X, y)
         self.columns_, self.one_hot_ = resolve_sensitive_columns(
             self.sensitive_feature, X
         )
@@ -178,20 +243,26 @@ class MAPAttributeInference(BaseAttack):
                 )
             self.values_ = np.arange(len(self.columns_))
         elif self.values is None:
-            present = truth_source[~_isnan(truth_source)]
-            self.values_ = np.unique(present)
+            self.values_ = np.unique(truth_source)
         else:
-            self.values_ = column_or_1d(self.values)
+            self.values_ = check_labels(self.values, "values")
             if len(np.unique(self.values_)) != len(self.values_):
                 raise ValueError("values must not contain duplicates.")
-        if len(self.values_) < 2:
+            if len(self.values_) < 2:
+                raise ValueError(
+                    "values must hold at least two candidate values; got "
+                    f"{self.values_.tolist()}."
+                )
+        codes = self._encode_truth(truth_source)
+        present = np.unique(codes)
+        if len(present) < 2:
             raise ValueError(
-                "The sensitive feature takes a single value in the data; there is "
+                f"The sensitive feature {self.sensitive_feature!r} takes a single "
+                f"value in X ({self.values_[present].tolist()[0]!r}); there is "
                 "nothing to infer."
             )
 
         if self.prior is None:
-            codes = self._encode_truth(truth_source)
             counts = np.bincount(codes, minlength=len(self.values_)).astype(float)
             self.prior_ = counts / counts.sum()
         else:
@@ -200,36 +271,42 @@ class MAPAttributeInference(BaseAttack):
                 n_classes=len(self.values_),
                 input_name="prior",
             )[0]
-        if self.error_scale is not None and not self.error_scale > 0:
-            raise ValueError(f"error_scale must be > 0; got {self.error_scale!r}.")
         self.X_background_ = X
         self.y_background_ = y
         return self
 
     # -- helpers -----------------------------------------------------------------
-    def _sensitive_column_values(self, X):
+    def _sensitive_column_values(self, X, name="X"):
+        """The sensitive value of each row (positions for a one-hot group)."""
         block = X.iloc[:, self.columns_] if _is_frame(X) else X[:, self.columns_]
         block = np.asarray(block)
-        if self.one_hot_:
+        if not self.one_hot_:
+            return check_labels(block[:, 0], f"{name}'s sensitive column")
+        try:
             block = block.astype(np.float64)
-            if not np.all((block == 0) | (block == 1)) or not np.all(
-                block.sum(axis=1) == 1
-            ):
-                raise ValueError(
-                    "The one-hot sensitive columns must hold exactly one 1 per row."
-                )
-            return block.argmax(axis=1)
-        return block[:, 0]
+        except (TypeError, ValueError):
+            block = None
+        if (
+            block is None
+            or not np.all((block == 0) | (block == 1))
+            or not np.all(block.sum(axis=1) == 1)
+        ):
+            raise ValueError(
+                f"{name}'s one-hot sensitive columns must hold exactly one 1 per "
+                "row (and 0 elsewhere)."
+            )
+        return block.argmax(axis=1)
 
-    def _encode_truth(self, truth):
+    def _encode_truth(self, truth, name="X"):
         order = np.argsort(self.values_, kind="stable")
         sorted_values = self.values_[order]
         position = np.clip(np.searchsorted(sorted_values, truth), 0, len(order) - 1)
         unknown = sorted_values[position] != truth
         if np.any(unknown):
             raise ValueError(
-                "The sensitive feature holds values that are not candidate values: "
-                f"{np.unique(truth[unknown])[:5].tolist()}."
+                f"{name}'s sensitive feature holds values that are not candidate "
+                f"values: {preview(np.unique(truth[unknown]))} (the candidates are "
+                f"{preview(self.values_)})."
             )
         return order[position]
 
@@ -255,58 +332,104 @@ class MAPAttributeInference(BaseAttack):
                 set_block((rows, self.columns_[0]), self.values_[k])
         return batch
 
+    @staticmethod
+    def _predict(estimator, X, rows):
+        """``estimator.predict(X)``, checked: one finite prediction per row."""
+        predictions = np.asarray(estimator.predict(X))
+        if predictions.ndim == 2 and predictions.shape[1] == 1:
+            predictions = predictions[:, 0]
+        if predictions.shape != (X.shape[0],):
+            raise ValueError(
+                "The attacked model's predict must return one value per row; got "
+                f"shape {predictions.shape} for {X.shape[0]} rows."
+            )
+        return check_finite_output(
+            predictions,
+            source=f"The attacked model's predict on {rows}",
+            remedy="the attack cannot score a model that does not predict finite "
+            "values",
+        )
+
     def _log_likelihood(self, estimator, X, y):
         if self.mode == "counts":
             return self._counts_log_likelihood(estimator, X, y)
         n_rows, n_values = X.shape[0], len(self.values_)
-        predictions = estimator.predict(self._candidate_batch(X))
-        predictions = np.asarray(predictions).reshape(n_values, n_rows).T
+        predictions = self._predict(
+            estimator, self._candidate_batch(X), "X with each candidate value"
+        )
+        predictions = predictions.reshape(n_values, n_rows).T
         if is_classifier(estimator):
             return self._classifier_log_likelihood(estimator, predictions, y)
-        y = np.asarray(y, dtype=np.float64)
+        residuals = self._residuals(_numeric_targets(y, "y")[:, None], predictions)
         scale = self._error_scale(estimator)
-        return -0.5 * ((y[:, None] - predictions) / scale) ** 2
+        return gaussian_log_likelihood(residuals, scale, self.prior_ > 0)
+
+    @staticmethod
+    def _residuals(y, predictions):
+        with np.errstate(over="ignore", invalid="ignore"):
+            residuals = y - predictions
+        return check_finite_output(
+            residuals,
+            source="y minus the attacked model's predictions",
+            remedy="y and the predictions are too large; rescale y",
+        )
 
     def _error_scale(self, estimator):
         if self.error_scale is not None:
             return float(self.error_scale)
-        residuals = np.asarray(self.y_background_, dtype=np.float64) - np.asarray(
-            estimator.predict(self.X_background_), dtype=np.float64
+        residuals = self._residuals(
+            _numeric_targets(self.y_background_, "y given to fit"),
+            self._predict(estimator, self.X_background_, "the X given to fit"),
         )
-        scale = float(np.sqrt(np.mean(residuals**2)))
-        return max(scale, 1e-12 * (1.0 + float(np.std(self.y_background_))))
+        # The root mean square of residuals divided by the largest one first:
+        # squaring residuals near the float64 limit would overflow.
+        largest = float(np.max(np.abs(residuals)))
+        if largest == 0.0:
+            return 0.0  # gaussian_log_likelihood then keeps the nearest candidate
+        return largest * float(np.sqrt(np.mean((residuals / largest) ** 2)))
 
     def _classifier_log_likelihood(self, estimator, predictions, y):
-        classes = np.asarray(estimator.classes_)
+        classes = fitted_classes(estimator)
         n_classes = len(classes)
-        background_pred = np.searchsorted(
-            classes, estimator.predict(self.X_background_)
+        background_pred = class_codes(
+            estimator,
+            self._predict(estimator, self.X_background_, "the X given to fit"),
+            "The attacked model's predict",
         )
-        background_true = np.searchsorted(classes, self.y_background_)
-        known = (background_true < n_classes) & (
-            classes[np.minimum(background_true, n_classes - 1)] == self.y_background_
-        )
+        # Background rows of classes the model never saw cannot be confused
+        # with its predictions; the other rows give the confusion counts.
+        known = np.isin(self.y_background_, classes)
+        if not known.any():
+            raise ValueError(
+                "None of the y given to fit is a class of the attacked classifier "
+                f"(its classes_ are {preview(classes)})."
+            )
+        background_true = class_codes(estimator, self.y_background_[known])
         counts = np.full((n_classes, n_classes), CONFUSION_SMOOTHING)
-        np.add.at(counts, (background_pred[known], background_true[known]), 1.0)
+        np.add.at(counts, (background_pred[known], background_true), 1.0)
         # log P(Y = y | prediction), rows: prediction, columns: true label
         log_confusion = np.log(counts / counts.sum(axis=1, keepdims=True))
-        y_codes = _label_codes(classes, y)
-        prediction_codes = np.searchsorted(classes, predictions)
+        y_codes = class_codes(estimator, y)
+        prediction_codes = class_codes(
+            estimator, predictions.ravel(), "The attacked model's predict"
+        ).reshape(predictions.shape)
         return log_confusion[prediction_codes, y_codes[:, None]]
 
     def _counts_log_likelihood(self, estimator, X, y):
         tree, batch = _final_tree(estimator, self._candidate_batch(X))
-        counts = _node_class_counts(tree)
+        counts = check_finite_output(
+            _node_class_counts(tree), source="The attacked tree's node class counts"
+        )
         n_rows, n_values = X.shape[0], len(self.values_)
         nodes = np.asarray(tree.apply(batch)).reshape(n_values, n_rows).T
-        y_codes = _label_codes(tree.classes_, y)
+        y_codes = class_codes(tree, y)
         node_counts = counts[nodes, y_codes[:, None]]
         same_node = nodes[:, :, None] == nodes[:, None, :]
         shared_prior = same_node @ self.prior_
         # The prior is added back by infer_proba, so divide it out of the share.
-        return np.log(node_counts + COUNT_SMOOTHING) - np.log(
-            np.maximum(shared_prior, 1e-300)
-        )
+        # A candidate with prior 0 gets no posterior, whatever its share.
+        with np.errstate(divide="ignore"):
+            return np.log(node_counts + COUNT_SMOOTHING) - np.log(shared_prior)
 
     def _validate_query(self, estimator, X, y):
         self._check_fitted()
@@ -318,8 +441,8 @@ class MAPAttributeInference(BaseAttack):
         X = _check_rows(X, self.n_features_in_)
         if y is None:
             raise ValueError("MAP attribute inference needs each row's true target y.")
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
+        y = check_labels(y, "y")
+        _check_length(X, y)
         return X, y
 
     # -- the attack API ----------------------------------------------------------
@@ -342,12 +465,19 @@ class MAPAttributeInference(BaseAttack):
             Columns in the order of ``values_``.
         """
         X, y = self._validate_query(estimator, X, y)
-        log_likelihood = self._log_likelihood(estimator, X, y)
+        possible = self.prior_ > 0
+        log_likelihood = self._log_likelihood(estimator, X, y)[:, possible]
         # Centring each row first makes rows whose likelihood does not depend
         # on the candidate return exactly the prior: no rounding noise to rank.
         log_likelihood -= log_likelihood.max(axis=1, keepdims=True)
-        log_posterior = log_likelihood + np.log(np.maximum(self.prior_, 1e-300))
-        return np.exp(log_posterior - logsumexp(log_posterior, axis=1, keepdims=True))
+        log_posterior = log_likelihood + np.log(self.prior_[possible])
+        proba = np.zeros((X.shape[0], len(self.values_)))
+        proba[:, possible] = np.exp(
+            log_posterior - logsumexp(log_posterior, axis=1, keepdims=True)
+        )
+        return check_finite_output(
+            proba, source="MAPAttributeInference's posterior"
+        )
 
     def infer(self, estimator, X, y):
         """The MAP guess of the sensitive value of each row.
@@ -377,7 +507,8 @@ class MAPAttributeInference(BaseAttack):
         y : array-like of shape (n_samples,)
         metric : {"accuracy", "roc_auc", "f1", "advantage"}, default="accuracy"
             ``"roc_auc"`` is one-vs-rest macro-averaged for more than two
-            values, ``"f1"`` macro-averaged (for two values: F1 of the second
+            values (over the values present in the rows; it needs at least
+            two), ``"f1"`` macro-averaged (for two values: F1 of the second
             candidate value, e.g. ``"Yes"`` of ``["No", "Yes"]``);
             ``"advantage"`` is the MID paper's eq. (8): accuracy minus the
             accuracy the same guesses would have if the sensitive value were
@@ -389,9 +520,10 @@ class MAPAttributeInference(BaseAttack):
         score : float
         """
         metric_function, _ = self._check_metric(metric)
-        proba = self.infer_proba(estimator, X, y)
+        self._check_fitted()
         X = _check_rows(X, self.n_features_in_)
         truth = self._encode_truth(self._sensitive_column_values(X))
+        proba = self.infer_proba(estimator, X, y)
         return metric_function(truth, proba.argmax(axis=1), proba)
 
 
@@ -420,19 +552,3 @@ def _node_class_counts(tree):
     if np.allclose(value.sum(axis=1), 1.0):
         return value * weights[:, None]
     return value
-
-
-def _label_codes(classes, y):
-    classes = np.asarray(classes)
-    y = np.asarray(y)
-    codes = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
-    if np.any(classes[codes] != y):
-        raise ValueError("y holds labels that the attacked classifier never saw.")
-    return codes
-
-
-def _isnan(values):
-    try:
-        return np.isnan(values.astype(np.float64))
-    except (TypeError, ValueError):
-        return np.array([v != v for v in values], dtype=bool)

@@ -3,15 +3,26 @@
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.neural_network import MLPClassifier
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_consistent_length
 
 from ..metrics._attack_success import check_membership
 from ..utils._random import seed_unset_random_states
-from ._base import MEMBERSHIP_METRICS, BaseAttack, PerEstimatorCache
+from ..utils._validation import check_finite_output, check_labels
+from ._base import (
+    MAX_LEARNING_RATE,
+    MEMBERSHIP_METRICS,
+    BaseAttack,
+    PerEstimatorCache,
+    check_training_loss,
+    class_codes,
+    fitted_classes,
+    n_rows,
+    query_proba,
+)
 
 FINGERPRINT_ROWS = 16
 
@@ -22,12 +33,20 @@ def sorted_top_k(P, k):
 
 
 def _query_proba(estimator, X):
-    if not hasattr(estimator, "predict_proba"):
+    return query_proba(estimator, X, "A membership attack on confidences")
+
+
+def _check_rows_and_labels(X, y, X_name="X", y_name="y"):
+    """``y`` as a 1-D array of finite labels, one per row of a non-empty ``X``."""
+    y = check_labels(y, y_name)
+    if n_rows(X) != len(y):
         raise ValueError(
-            "Membership attacks on confidences query predict_proba; "
-            f"{type(estimator).__name__} has none."
+            f"{y_name} has {len(y)} labels but {X_name} has {n_rows(X)} rows "
+            "(inconsistent numbers of samples)."
         )
-    return np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    if len(y) == 0:
+        raise ValueError(f"{X_name} is empty: the attack needs at least one row.")
+    return y
 
 
 class BaseMembershipAttack(BaseAttack):
@@ -81,7 +100,7 @@ class BaseMembershipAttack(BaseAttack):
         score : float
         """
         metric_function, _ = self._check_metric(metric)
-        member = check_membership(member, len(X))
+        member = check_membership(member, n_rows(X))
         proba = self.infer_proba(estimator, X, y)
         return metric_function(member, proba >= 0.5, proba)
 
@@ -96,7 +115,7 @@ class BaseMembershipAttack(BaseAttack):
 
     def _trained_against(self, estimator, X_background, train):
         """``train(estimator)``, cached while the estimator's outputs are unchanged."""
-        rows = np.arange(min(FINGERPRINT_ROWS, len(X_background)))
+        rows = np.arange(min(FINGERPRINT_ROWS, n_rows(X_background)))
         probe = _query_proba(estimator, _take(X_background, rows))
         trained = self._cache.get(estimator, probe)
         if trained is None:
@@ -118,7 +137,9 @@ class BaseMembershipAttack(BaseAttack):
 
 
 def _take(X, index):
-    return X.iloc[index] if hasattr(X, "iloc") else np.asarray(X)[index]
+    if hasattr(X, "iloc"):
+        return X.iloc[index]
+    return X[index] if sp.issparse(X) else np.asarray(X)[index]
 
 
 def _concat(a, b):
@@ -126,16 +147,18 @@ def _concat(a, b):
         import pandas as pd
 
         return pd.concat([a, b], ignore_index=True)
+    if sp.issparse(a):
+        return sp.vstack([a, b], format="csr")
     return np.concatenate([np.asarray(a), np.asarray(b)])
 
 
 def _balanced(X_members, y_members, X_others, y_others, seed):
     rng = np.random.RandomState(seed)
-    n = min(len(X_members), len(X_others))
+    n = min(n_rows(X_members), n_rows(X_others))
     if n == 0:
         raise ValueError("Need at least one member and one non-member.")
-    keep_members = np.sort(rng.choice(len(X_members), n, replace=False))
-    keep_others = np.sort(rng.choice(len(X_others), n, replace=False))
+    keep_members = np.sort(rng.choice(n_rows(X_members), n, replace=False))
+    keep_others = np.sort(rng.choice(n_rows(X_others), n, replace=False))
     X = _concat(_take(X_members, keep_members), _take(X_others, keep_others))
     y = np.concatenate(
         [np.asarray(y_members)[keep_members], np.asarray(y_others)[keep_others]]
@@ -175,13 +198,27 @@ class LabelOnlyMembershipAttack(BaseMembershipAttack):
         return self
 
     def infer_proba(self, estimator, X, y):
-        """1.0 where ``estimator`` predicts the true label, else 0.0."""
+        """1.0 where ``estimator`` predicts the true label, else 0.0.
+
+        Labels of any type are compared as classes of ``estimator.classes_``:
+        a label the classifier never saw is an error, not a wrong guess.
+        """
         self._check_fitted()
         if not hasattr(estimator, "predict"):
             raise ValueError(f"{type(estimator).__name__} has no predict.")
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        return (np.asarray(estimator.predict(X)) == y).astype(np.float64)
+        y = _check_rows_and_labels(X, y)
+        truth = class_codes(estimator, y)
+        predicted = class_codes(
+            estimator,
+            np.asarray(estimator.predict(X)),
+            name="The attacked model's predict",
+        )
+        if predicted.shape != truth.shape:
+            raise ValueError(
+                f"The attacked model's predict returned {predicted.shape[0]} labels "
+                f"for {truth.shape[0]} rows of X."
+            )
+        return (predicted == truth).astype(np.float64)
 
 
 class ShadowModelMembershipAttack(BaseMembershipAttack):
@@ -213,7 +250,8 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
         Number of largest confidences used (ML-Leaks uses 3).
     random_state : int, RandomState instance or None, default=None
         Seeds the half split, the shadow model and the attack classifier
-        (where they take a ``random_state``).
+        (where they take a ``random_state`` left at None); an integer seed
+        leaves NumPy's and torch's global random state alone.
 
     Attributes
     ----------
@@ -271,10 +309,11 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
         self : object
         """
         self._validate_params()
-        y_shadow = column_or_1d(y_shadow, warn=True)
-        check_consistent_length(X_shadow, y_shadow)
+        y_shadow = _check_rows_and_labels(X_shadow, y_shadow, "X_shadow", "y_shadow")
         if len(y_shadow) < 4:
-            raise ValueError("The shadow data needs at least 4 rows.")
+            raise ValueError(
+                f"X_shadow needs at least 4 rows; got {len(y_shadow)}."
+            )
         self.n_classes_ = len(np.unique(y_shadow))
         self._check_top_k(self.n_classes_)
         self.X_shadow_ = X_shadow
@@ -294,7 +333,7 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
         return self._trained_against(estimator, self.X_shadow_, self._train_attack)
 
     def _train_attack(self, estimator):
-        self._check_top_k(len(estimator.classes_))
+        self._check_top_k(len(fitted_classes(estimator)))
         rng = check_random_state(self.random_state)
         order = rng.permutation(len(self.y_shadow_))
         half = len(order) // 2
@@ -308,7 +347,14 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
             shadow.set_params(cv=None)
         seed_unset_random_states(shadow, rng)
         shadow.fit(_take(self.X_shadow_, inside), self.y_shadow_[inside])
-        features = sorted_top_k(_query_proba(shadow, self.X_shadow_), self.top_k)
+        shadow_proba = _query_proba(shadow, self.X_shadow_)
+        if shadow_proba.shape[1] < self.top_k:
+            raise ValueError(
+                f"top_k={self.top_k} but the shadow model, fitted on half of "
+                f"y_shadow, outputs only {shadow_proba.shape[1]} confidences; "
+                "lower top_k or give more varied shadow data."
+            )
+        features = sorted_top_k(shadow_proba, self.top_k)
         labels = np.zeros(len(order), dtype=int)
         labels[inside] = 1
         classifier = (
@@ -328,7 +374,10 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
         """
         classifier = self._attack_classifier(estimator)
         features = sorted_top_k(_query_proba(estimator, X), self.top_k)
-        return classifier.predict_proba(features)[:, 1]
+        return check_finite_output(
+            np.asarray(classifier.predict_proba(features), dtype=np.float64)[:, 1],
+            source="The attack classifier's predict_proba",
+        )
 
 
 class KnownMembersMembershipAttack(BaseMembershipAttack):
@@ -358,11 +407,13 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
     max_epochs : int, default=100
         Epochs (each as many balanced batches as the known rows fill).
     batch_size : int, default=64
-        Rows per balanced batch.
+        Rows per balanced batch (at most the number of known rows).
     learning_rate : float, default=1e-3
-        Adam learning rate.
+        Adam learning rate; a training that diverges (its loss NaN or
+        infinite) raises a ValueError.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation and batches.
+        Seeds initialisation and batches; an integer seed leaves NumPy's and
+        torch's global random state alone.
     device : str, default="cpu"
         Torch device.
 
@@ -392,7 +443,9 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
     _parameter_constraints = {
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "learning_rate": [
+            Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="neither")
+        ],
         "random_state": ["random_state"],
         "device": [str],
         "align_to_label": ["boolean"],
@@ -429,8 +482,7 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
         self : object
         """
         self._validate_params()
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
+        y = _check_rows_and_labels(X, y)
         self.member_known_ = check_membership(member, len(y))
         self.X_known_ = X
         self.y_known_ = y
@@ -456,18 +508,14 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
 
     @staticmethod
     def _one_hot(estimator, y):
-        classes = np.asarray(estimator.classes_)
-        codes = np.searchsorted(classes, y)
-        codes = np.minimum(codes, len(classes) - 1)
-        if np.any(classes[codes] != y):
-            raise ValueError("y holds labels that the attacked classifier never saw.")
-        return np.eye(len(classes))[codes]
+        codes = class_codes(estimator, y)
+        return np.eye(len(fitted_classes(estimator)))[codes]
 
     def _train(self, P, labels, member):
         from ..utils._torch import (
             ConfidenceLabelNetwork,
             as_tensor,
-            init_weights,
+            build_network,
             nn,
             resolve_device,
             torch,
@@ -478,27 +526,36 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
         generator, seed = torch_generator(self.random_state)
         n_classes = P.shape[1]
 
-        network = ConfidenceLabelNetwork(n_classes, output_activation="sigmoid")
-        network = init_weights(network, seed).to(device)
+        # The network outputs logits: the loss on logits is stable, and a
+        # diverging training gives a NaN loss (reported) rather than a sigmoid
+        # output that binary_cross_entropy refuses with a RuntimeError.
+        network = build_network(lambda: ConfidenceLabelNetwork(n_classes), seed, device)
         optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
         P_t, labels_t = as_tensor(P, device), as_tensor(labels, device)
         members = torch.as_tensor(np.flatnonzero(member), device=device)
         others = torch.as_tensor(np.flatnonzero(~member), device=device)
-        half = self.batch_size // 2
-        steps = max(1, -(-len(member) // self.batch_size))  # ceil
+        # Batches are drawn with replacement; a batch larger than the known
+        # rows would only repeat them (and a huge batch_size exhaust memory).
+        batch_size = min(self.batch_size, len(member))
+        half = batch_size // 2
+        steps = -(-len(member) // batch_size)  # ceil
         target = torch.cat([torch.ones(half), torch.zeros(half)]).to(device)
         network.train()
-        for _ in range(self.max_epochs * steps):
-            pick_in = torch.randint(len(members), (half,), generator=generator)
-            pick_out = torch.randint(len(others), (half,), generator=generator)
-            batch = torch.cat(
-                [members[pick_in.to(device)], others[pick_out.to(device)]]
-            )
-            optimizer.zero_grad()
-            output = network(P_t[batch], labels_t[batch])
-            loss = nn.functional.binary_cross_entropy(output, target)
-            loss.backward()
-            optimizer.step()
+        for _ in range(self.max_epochs):
+            epoch_loss = torch.zeros((), device=device)
+            for _ in range(steps):
+                pick_in = torch.randint(len(members), (half,), generator=generator)
+                pick_out = torch.randint(len(others), (half,), generator=generator)
+                batch = torch.cat(
+                    [members[pick_in.to(device)], others[pick_out.to(device)]]
+                )
+                optimizer.zero_grad()
+                output = network(P_t[batch], labels_t[batch])
+                loss = nn.functional.binary_cross_entropy_with_logits(output, target)
+                loss.backward()
+                optimizer.step()
+                epoch_loss += loss.detach()
+            check_training_loss(epoch_loss, self)
         network.eval()
         return network
 
@@ -507,16 +564,19 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
         from ..utils._torch import as_tensor, resolve_device, torch
 
         network = self._network(estimator)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
+        y = _check_rows_and_labels(X, y)
         device = resolve_device(self.device)
         one_hot = self._one_hot(estimator, y)
         P = self._confidence_input(_query_proba(estimator, X), one_hot)
         with torch.no_grad():
-            output = network(
-                as_tensor(P, device), as_tensor(self._one_hot(estimator, y), device)
+            output = torch.sigmoid(
+                network(as_tensor(P, device), as_tensor(one_hot, device))
             )
-        return output.cpu().numpy().astype(np.float64)
+        return check_finite_output(
+            output.cpu().numpy().astype(np.float64),
+            source="KnownMembersMembershipAttack's attack network",
+            remedy=f"lower learning_rate (got {self.learning_rate:g})",
+        )
 
     def score_members(
         self, estimator, X_members, y_members, X_others, y_others, *, metric="accuracy"

@@ -1,23 +1,50 @@
 """Success measures of membership-inference and inversion attacks."""
 
 import numpy as np
-from sklearn.utils import check_array, column_or_1d
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils import check_array
+
+from ..utils._validation import check_finite_output
+
+
+def check_binary(values, name, n_samples=None):
+    """``values`` as booleans: they must be bool, or numbers that are 0 or 1.
+
+    Scores, strings such as ``"True"`` and NaN are refused rather than cast: a
+    score of 0.1 cast to bool is True, and so is the string ``"False"``.
+    """
+    values = np.asarray(values)
+    if values.dtype == object:  # e.g. Python bools in an object column
+        values = np.array(values.tolist())
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D (one entry per row); got shape {values.shape}."
+        )
+    if values.dtype != bool:
+        numeric = np.issubdtype(values.dtype, np.number)
+        binary = numeric and np.all((values == 0) | (values == 1))
+        if not binary:
+            if numeric and np.all((values >= 0) & (values <= 1)):
+                raise ValueError(
+                    f"{name} holds scores in [0, 1], not boolean guesses; "
+                    "threshold them, or use a score-based metric such as "
+                    "sklearn.metrics.roc_auc_score (metric='roc_auc' of the "
+                    "membership attacks)."
+                )
+            shown = np.unique(values.astype(str))[:5].tolist()
+            raise ValueError(
+                f"{name} must be boolean (or 0 and 1); got values such as {shown}."
+            )
+        values = values.astype(bool)
+    if n_samples is not None and values.shape[0] != n_samples:
+        raise ValueError(f"{name} has {values.shape[0]} entries for {n_samples} rows.")
+    return values
 
 
 def check_membership(member, n_samples=None):
     """Validate membership labels: booleans (or 0/1) with both classes present."""
-    member = column_or_1d(member, warn=False)
-    if member.dtype != bool:
-        values = set(np.unique(member).tolist())
-        if not values <= {0, 1}:
-            raise ValueError(
-                "member must be boolean (True for members of the training set); got "
-                f"values {sorted(values, key=str)[:5]}."
-            )
-        member = member.astype(bool)
-    if n_samples is not None and member.shape[0] != n_samples:
-        raise ValueError(f"member has {member.shape[0]} entries for {n_samples} rows.")
+    member = check_binary(member, "member", n_samples)
     if member.all() or not member.any():
         raise ValueError("member must contain both members and non-members.")
     return member
@@ -32,9 +59,11 @@ def membership_advantage(member, guess):
     Parameters
     ----------
     member : array-like of shape (n_samples,)
-        True membership (bool).
+        True membership: bool, or 0 and 1.
     guess : array-like of shape (n_samples,)
-        The attack's guesses (bool).
+        The attack's guesses: bool, or 0 and 1. Member scores are refused;
+        threshold them, or measure them with a score-based metric such as
+        ``sklearn.metrics.roc_auc_score``.
 
     Returns
     -------
@@ -45,10 +74,17 @@ def membership_advantage(member, guess):
     >>> from skmid.metrics import membership_advantage
     >>> membership_advantage([True, True, False, False], [True, False, False, False])
     0.5
+    >>> membership_advantage([1, 1, 0, 0], [0.9, 0.2, 0.4, 0.1])
+    Traceback (most recent call last):
+    ...
+    ValueError: guess holds scores in [0, 1], not boolean guesses; ...
     """
     member = check_membership(member)
-    guess = column_or_1d(guess, warn=False).astype(bool)
-    check_consistent_length(member, guess)
+    guess = check_binary(guess, "guess")
+    if len(guess) != len(member):
+        raise ValueError(
+            f"guess has {len(guess)} entries but member has {len(member)}."
+        )
     return float(guess[member].mean() - guess[~member].mean())
 
 
@@ -75,13 +111,32 @@ def inversion_error(X_true, X_reconstructed):
     >>> inversion_error([[0.0, 1.0]], [[0.5, 1.0]])
     0.125
     """
-    X_true = np.asarray(X_true, dtype=np.float64)
-    X_reconstructed = np.asarray(X_reconstructed, dtype=np.float64)
+    X_true = check_finite_inputs(X_true, "X_true")
+    X_reconstructed = check_finite_inputs(X_reconstructed, "X_reconstructed")
     if X_true.shape != X_reconstructed.shape:
         raise ValueError(
             f"X_true has shape {X_true.shape} but X_reconstructed "
             f"{X_reconstructed.shape}."
         )
-    check_array(X_true.reshape(len(X_true), -1), input_name="X_true")
-    check_array(X_reconstructed.reshape(len(X_true), -1), input_name="X_reconstructed")
-    return float(np.mean((X_true - X_reconstructed) ** 2))
+    with np.errstate(over="ignore"):
+        error = float(np.mean((X_true - X_reconstructed) ** 2))
+    return check_finite_output(
+        error,
+        source="inversion_error (the squared difference of X_true and "
+        "X_reconstructed)",
+        remedy="rescale X_true and X_reconstructed, which are too large to square",
+    )
+
+
+def check_finite_inputs(X, name):
+    """Finite float64 inputs of any shape (rows, images), at least one row."""
+    if np.ndim(X) == 0:
+        raise ValueError(f"{name} must be an array of inputs; got {X!r}.")
+    try:
+        return check_array(
+            X, dtype=np.float64, ensure_2d=False, allow_nd=True, input_name=name
+        )
+    except ValueError as error:
+        if str(error).startswith("could not convert"):
+            raise ValueError(f"{name} must hold numbers: {error}") from None
+        raise

@@ -4,6 +4,9 @@ import numpy as np
 
 from ..utils._validation import check_int, check_probabilities_and_labels
 
+#: The most bins: float64 confidences in [0, 1] are no finer than 2**-53.
+MAX_BINS = 2**53
+
 
 def expected_calibration_error(y_true, y_prob, *, n_bins=15, labels=None):
     r"""Expected calibration error of the top-class confidence (Guo et al. 2017).
@@ -44,11 +47,30 @@ def expected_calibration_error(y_true, y_prob, *, n_bins=15, labels=None):
     >>> round(expected_calibration_error([0, 1, 1], y_prob, n_bins=10), 4)
     0.4
     """
-    check_int(n_bins, "n_bins", 1)
+    n_bins = check_int(n_bins, "n_bins", 1)
+    if n_bins > MAX_BINS:
+        raise ValueError(
+            f"n_bins must be at most 2**53 (float64 confidences cannot be binned "
+            f"more finely); got {n_bins}."
+        )
     codes, y_prob = check_probabilities_and_labels(y_true, y_prob, labels=labels)
     confidence = y_prob.max(axis=1)
     correct = (y_prob.argmax(axis=1) == codes).astype(np.float64)
-    inner_edges = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
-    bins = np.searchsorted(inner_edges, confidence, side="left")
-    gap = np.bincount(bins, weights=correct - confidence, minlength=n_bins)
+    # Only the occupied bins are materialised, so memory does not grow with
+    # n_bins.
+    _, occupied = np.unique(confidence_bins(confidence, n_bins), return_inverse=True)
+    gap = np.bincount(occupied, weights=correct - confidence)
     return float(np.abs(gap).sum() / len(codes))
+
+
+def confidence_bins(confidence, n_bins):
+    """Index ``m`` of the bin ``(m / n_bins, (m + 1) / n_bins]`` of each confidence.
+
+    A confidence of 0 goes to bin 0.
+    """
+    bins = np.ceil(confidence * n_bins) - 1
+    # The product is rounded: move a confidence that landed on the wrong side
+    # of an edge (such as 0.7 * 10 = 7.000000000000001) back.
+    bins -= confidence <= bins / n_bins
+    bins += confidence > (bins + 1) / n_bins
+    return np.clip(bins, 0, n_bins - 1)

@@ -7,6 +7,7 @@ import numpy as np
 from scipy.special import xlogy
 
 from ..utils._validation import (
+    check_finite_output,
     check_probabilities_and_labels,
     check_probability_matrix,
     check_scalar_choice,
@@ -101,11 +102,17 @@ def confidence_distortion(p_original, p_defended, *, norm=1, reduce="mean"):
     return distances
 
 
-def class_mean_probabilities(y_codes, y_prob, n_classes):
-    """Mean probability vector of the rows of each class (NaN for absent ones)."""
+def class_probability_sums(y_codes, y_prob, n_classes):
+    """Sum of the probability vectors of the rows of each class, and row counts."""
     counts = np.bincount(y_codes, minlength=n_classes).astype(np.float64)
     sums = np.zeros((n_classes, y_prob.shape[1]))
     np.add.at(sums, y_codes, y_prob)
+    return sums, counts
+
+
+def class_mean_probabilities(y_codes, y_prob, n_classes):
+    """Mean probability vector of the rows of each class (NaN for absent ones)."""
+    sums, counts = class_probability_sums(y_codes, y_prob, n_classes)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts[:, None], counts
 
@@ -153,12 +160,18 @@ def conditional_mutual_information(y_true, y_prob, *, labels=None):
     0.6931
     """
     codes, y_prob = check_probabilities_and_labels(y_true, y_prob, labels=labels)
-    n_classes = y_prob.shape[1]
-    prototypes, counts = class_mean_probabilities(codes, y_prob, n_classes)
-    q = prototypes[codes]
-    # Every q^y is a mean that includes p_i, so q > 0 wherever p_i > 0.
-    kl = (xlogy(y_prob, y_prob) - xlogy(y_prob, np.where(y_prob > 0, q, 1.0))).sum(
+    sums, counts = class_probability_sums(codes, y_prob, y_prob.shape[1])
+    # log q^y = log(class sum) - log(n_y): every class sum includes p_i, so it
+    # is > 0 wherever p_i > 0, even where the mean itself would underflow.
+    positive = y_prob > 0
+    log_q = np.log(np.where(positive, sums[codes], 1.0)) - np.log(counts[codes])[
+        :, None
+    ]
+    kl = (xlogy(y_prob, y_prob) - np.where(positive, y_prob * log_q, 0.0)).sum(
         axis=1
     )
     # sum_y P(y) * mean_{i in y} KL_i  ==  mean_i KL_i
-    return float(max(kl.mean(), 0.0))
+    cmi = check_finite_output(
+        float(kl.mean()), source="conditional_mutual_information of y_prob"
+    )
+    return max(cmi, 0.0)

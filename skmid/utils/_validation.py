@@ -132,8 +132,9 @@ def check_finite_output(values, *, source, remedy=None):
     return values
 
 
-def _check_1d(values, input_name):
-    """``values`` as a 1-D array of finite labels, or a ValueError naming it."""
+def check_labels(values, input_name):
+    """``values`` as a 1-D array of labels (no NaN, inf or None), or a ValueError
+    naming ``input_name``."""
     values = np.asarray(values)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values.ravel()
@@ -178,9 +179,9 @@ def encode_class_labels(y, n_classes, *, labels=None, input_name="y"):
     array([2, 0])
     """
     n_classes = check_int(n_classes, "n_classes", 1)
-    y = _check_1d(y, input_name)
+    y = check_labels(y, input_name)
     if labels is not None:
-        labels = _check_1d(labels, "labels")
+        labels = check_labels(labels, "labels")
         if len(labels) != n_classes:
             raise ValueError(
                 f"labels has {len(labels)} entries but there are {n_classes} columns."
@@ -226,7 +227,7 @@ def check_probabilities_and_labels(y_true, y_prob, *, labels=None):
         The validated probability matrix.
     """
     y_prob = check_probability_matrix(y_prob)
-    y_true = _check_1d(y_true, "y_true")
+    y_true = check_labels(y_true, "y_true")
     if len(y_true) != len(y_prob):
         raise ValueError(
             f"y_true has {len(y_true)} labels but y_prob has {len(y_prob)} rows."

@@ -135,3 +135,65 @@ def test_bad_input(digits, target):
         InversionModelAttack(device="cuda", max_epochs=1).fit(X_aux).infer(
             target, X_victims
         )
+
+
+# -- hyper-parameters, scales and outputs (issue 15) --------------------------
+
+
+@pytest.mark.parametrize("sizes", [(0,), (-1,), (8, 0), (1.5,), (True,)])
+def test_hidden_layer_sizes_must_be_positive_integers(digits, sizes):
+    _, X_aux, _ = digits
+    with pytest.raises(ValueError, match="hidden_layer_sizes must hold positive"):
+        InversionModelAttack(hidden_layer_sizes=sizes).fit(X_aux)
+
+
+def test_no_hidden_layer_is_a_linear_inversion(digits, target):
+    _, X_aux, (X_victims, _) = digits
+    attack = InversionModelAttack(
+        hidden_layer_sizes=(), max_epochs=20, learning_rate=0.01, random_state=0
+    )
+    error = attack.fit(X_aux).score(target, X_victims)
+    assert error < 0.9 * mean_image_error(X_aux, X_victims)
+
+
+@pytest.mark.parametrize("learning_rate", [0.0, -1.0, np.nan, np.inf, 1e300])
+def test_invalid_learning_rate_names_it(digits, learning_rate):
+    _, X_aux, _ = digits
+    with pytest.raises(ValueError, match="learning_rate"):
+        InversionModelAttack(learning_rate=learning_rate).fit(X_aux)
+
+
+def test_inputs_beyond_float32_are_refused(digits):
+    _, X_aux, _ = digits
+    with pytest.raises(ValueError, match="X_aux holds values of magnitude up to 1e"):
+        InversionModelAttack().fit(X_aux * 1e300)
+
+
+def test_linear_output_learns_whatever_the_units(digits, target):
+    # The network learns standardised inputs: in units a million times larger
+    # the reconstructions are as good, relative to the mean image.
+    _, X_aux, (X_victims, _) = digits
+    unit = 1e6
+    image_model = make_pipeline(FunctionTransformer(lambda X: X / unit), target)
+    attack = InversionModelAttack((64,), max_epochs=10, random_state=0)
+    attack.fit(X_aux * unit)
+    assert attack.output_activation_ == "linear"
+    error = attack.score(image_model, X_victims * unit)
+    assert error < 0.8 * mean_image_error(X_aux * unit, X_victims * unit)
+
+
+class NaNProbabilities(LogisticRegression):
+    def predict_proba(self, X):
+        return np.full((len(X), len(self.classes_)), np.nan)
+
+
+def test_non_finite_confidences_and_labels_are_errors(digits):
+    (X_train, y_train), X_aux, (X_victims, _) = digits
+    attack = InversionModelAttack(max_epochs=1).fit(X_aux)
+    model = NaNProbabilities(max_iter=50).fit(X_train[:100], y_train[:100])
+    with pytest.raises(ValueError, match="predict_proba produced NaN"):
+        attack.score(model, X_victims)
+    with pytest.raises(ValueError, match="y has 3 labels but X_aux has"):
+        InversionModelAttack().fit(X_aux, y_train[:3])
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        attack.infer(model, np.full_like(X_victims, np.nan))

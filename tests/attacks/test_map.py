@@ -197,3 +197,180 @@ def test_bad_input(hand):
 
     with pytest.raises(NotFittedError):
         MAPAttributeInference([1, 2, 3]).infer(model, X, y)
+
+
+# -- non-finite inputs, extreme scales, degenerate data (issue 15) ------------
+
+
+@pytest.fixture(scope="module")
+def leaky_regression():
+    data = make_sensitive_regression(
+        n_samples=300, sensitive_effect=3.0, noise=0.5, random_state=0
+    )
+    model = LinearRegression().fit(data.data, data.target)
+    return data, model
+
+
+def test_nan_in_the_background_target_is_refused(leaky_regression):
+    # One NaN in y used to turn every posterior into NaN: prior guessing, and an
+    # audit that reports no leakage for a model that leaks.
+    data, model = leaky_regression
+    y = data.target.copy()
+    y[3] = np.nan
+    with pytest.raises(ValueError, match="y must not contain NaN"):
+        MAPAttributeInference(data.sensitive_features).fit(data.data, y)
+    attack = MAPAttributeInference(data.sensitive_features).fit(data.data, data.target)
+    with pytest.raises(ValueError, match="y must not contain NaN"):
+        attack.score(model, data.data, y)
+    y[3] = np.inf
+    with pytest.raises(ValueError, match="y must not contain NaN or infinity"):
+        attack.infer(model, data.data, y)
+
+
+class ConstantRegressor(RegressorMixin, BaseEstimator):
+    def __init__(self, value=np.nan):
+        self.value = value
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.value)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_model_that_predicts_non_finite_values_is_an_error(leaky_regression, value):
+    data, _ = leaky_regression
+    attack = MAPAttributeInference(data.sensitive_features).fit(data.data, data.target)
+    with pytest.raises(ValueError, match="attacked model's predict .*NaN or infinite"):
+        attack.score(ConstantRegressor(value), data.data, data.target)
+
+
+@pytest.mark.parametrize("error_scale", [1e-300, 1e-10, None])
+def test_a_tiny_error_scale_still_recovers_the_sensitive_value(
+    leaky_regression, error_scale
+):
+    data, model = leaky_regression
+    attack = MAPAttributeInference(
+        data.sensitive_features, error_scale=error_scale
+    ).fit(data.data, data.target)
+    proba = attack.infer_proba(model, data.data, data.target)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert attack.score(model, data.data, data.target) > 0.9
+
+
+def test_targets_near_the_float64_limit_still_leak(leaky_regression):
+    # Squaring residuals of 1e300 overflowed: an infinite scale, the prior back.
+    data, _ = leaky_regression
+    y = data.target * 1e300
+    model = LinearRegression().fit(data.data, y)
+    attack = MAPAttributeInference(data.sensitive_features).fit(data.data, y)
+    assert np.isfinite(attack._error_scale(model))
+    assert attack.score(model, data.data, y) > 0.9
+
+
+def test_a_model_without_residuals_guesses_the_nearest_prediction(hand):
+    X, y, model = hand  # HandModel reproduces y exactly: residual scale 0
+    attack = MAPAttributeInference([1, 2, 3]).fit(X, y)
+    assert attack._error_scale(model) == 0.0
+    proba = attack.infer_proba(model, X, y)
+    np.testing.assert_array_equal(proba, np.eye(3)[[0, 1, 2, 0]])
+
+
+def test_a_candidate_with_prior_zero_is_never_guessed(hand):
+    X, y, model = hand
+    attack = MAPAttributeInference(
+        [1, 2, 3], prior=[0.5, 0.5, 0.0], error_scale=1e-300
+    ).fit(X, y)
+    proba = attack.infer_proba(model, X, y)
+    assert np.all(np.isfinite(proba)) and np.all(proba[:, 2] == 0.0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # row 2 has genotype 2 (y = 10): the nearest possible candidate is 1 (y = 5)
+    assert attack.infer(model, X, y)[2] == 1
+
+
+@pytest.mark.parametrize("error_scale", [0, -1.0, np.nan, np.inf, True, "1"])
+def test_invalid_error_scale_is_refused(hand, error_scale):
+    X, y, _ = hand
+    with pytest.raises(ValueError, match="error_scale must be a positive finite"):
+        MAPAttributeInference([1, 2, 3], error_scale=error_scale).fit(X, y)
+
+
+def test_a_one_hot_group_that_uses_a_single_value_is_refused(hand):
+    X, y, _ = hand
+    X = X.copy()
+    X[:, 1:4] = [1, 0, 0]  # only the first genotype is ever hot
+    with pytest.raises(ValueError, match=r"\[1, 2, 3\] takes a single value"):
+        MAPAttributeInference([1, 2, 3]).fit(X, y)
+    with pytest.raises(ValueError, match="takes a single value"):
+        MAPAttributeInference([1, 2, 3], prior=[0.4, 0.3, 0.3]).fit(X, y)
+
+
+def test_unknown_sensitive_values_are_ignored_by_infer_but_not_by_score(
+    leaky_regression,
+):
+    data, model = leaky_regression
+    attack = MAPAttributeInference(data.sensitive_features).fit(data.data, data.target)
+    unknown = data.data.copy()
+    unknown[:, data.sensitive_features] = np.nan
+    np.testing.assert_array_equal(
+        attack.infer(model, unknown, data.target),
+        attack.infer(model, data.data, data.target),
+    )
+    with pytest.raises(ValueError, match="X's one-hot sensitive columns"):
+        attack.score(model, unknown, data.target)
+
+
+def test_roc_auc_needs_two_values_and_averages_over_those_present(leaky_regression):
+    data, model = leaky_regression
+    attack = MAPAttributeInference(data.sensitive_features).fit(data.data, data.target)
+    rows = np.flatnonzero(data.sensitive == 0)[:10]
+    with pytest.raises(ValueError, match="roc_auc.* at least two"):
+        attack.score(model, data.data[rows], data.target[rows], metric="roc_auc")
+    # A value absent from the scored rows has no AUC; the others are averaged.
+    rows = np.flatnonzero(data.sensitive != 2)
+    auc = attack.score(model, data.data[rows], data.target[rows], metric="roc_auc")
+    proba = attack.infer_proba(model, data.data[rows], data.target[rows])
+    from sklearn.metrics import roc_auc_score
+
+    truth = data.sensitive[rows]
+    expected = np.mean([roc_auc_score(truth == v, proba[:, v]) for v in (0, 1)])
+    assert np.isfinite(auc) and auc == pytest.approx(expected)
+
+
+class UnknownLabelClassifier(DecisionTreeClassifier):
+    def predict(self, X):
+        return np.full(len(X), 7)
+
+
+def test_classifier_outputs_and_labels_are_checked_against_classes():
+    X, y = make_sensitive_classification(
+        n_samples=300, n_features=3, random_state=0, return_X_y=True
+    )
+    attack = MAPAttributeInference(3).fit(X, y)
+    model = UnknownLabelClassifier(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="predict holds labels .* never saw: \\[7\\]"):
+        attack.score(model, X, y)
+    labels = np.array(["no", "yes"])[y]
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, labels)
+    with pytest.raises(ValueError, match="y holds labels .* never saw"):
+        MAPAttributeInference(3).fit(X, labels).score(tree, X, y)
+    for mode in ["naive", "counts"]:
+        string_attack = MAPAttributeInference(3, mode=mode).fit(X, labels)
+        int_attack = MAPAttributeInference(3, mode=mode).fit(X, y)
+        int_tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+        assert string_attack.score(tree, X, labels) == int_attack.score(int_tree, X, y)
+
+
+def test_bad_candidate_values_and_empty_rows_name_the_argument(hand):
+    X, y, model = hand
+    with pytest.raises(ValueError, match="values must be 1-D"):
+        MAPAttributeInference(0, values=np.nan).fit(X, y)
+    with pytest.raises(ValueError, match="values must hold at least two"):
+        MAPAttributeInference(0, values=[0.0]).fit(X, y)
+    with pytest.raises(ValueError, match="X's sensitive feature holds values that"):
+        MAPAttributeInference(0, values=[0.0, 1.0]).fit(X, y)
+    attack = MAPAttributeInference([1, 2, 3]).fit(X, y)
+    with pytest.raises(ValueError, match="0 sample"):
+        attack.score(model, X[:0], y[:0])

@@ -162,3 +162,117 @@ def test_membership_scorers_in_a_privacy_utility_search(data):
     np.testing.assert_allclose(fold_label, (2 - fold_accuracy) / 2)
     assert np.all(np.isnan(search.attack_train_mean_["label"]))
     assert search.attack_mean_["label"][1] > search.attack_mean_["label"][0]
+
+
+# -- labels, outputs and hyper-parameters (issue 15) --------------------------
+
+
+def test_label_only_compares_labels_of_any_type_as_classes(data):
+    X, y, member = data
+    words = np.array(["no", "yes"])[y]
+    as_ints = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X[:200], y[:200])
+    as_words = DecisionTreeClassifier(max_depth=4, random_state=0).fit(
+        X[:200], words[:200]
+    )
+    attack = LabelOnlyMembershipAttack().fit()
+    expected = attack.score(as_ints, X[:400], y[:400], member, metric="advantage")
+    assert expected > 0.1
+    for labels in (words[:400], words[:400].astype(object), list(words[:400])):
+        advantage = attack.score(as_words, X[:400], labels, member, metric="advantage")
+        assert advantage == expected
+    # Labels of another type than the classifier's classes are an error, not
+    # a row of wrong guesses.
+    with pytest.raises(ValueError, match=r"y holds labels .* never saw: \['0', '1'\]"):
+        attack.score(as_ints, X[:400], y[:400].astype(str), member)
+
+
+class NaNProbabilities(LogisticRegression):
+    def predict_proba(self, X):
+        return np.full((len(X), len(self.classes_)), np.nan)
+
+
+def test_non_finite_confidences_of_the_attacked_model_are_an_error(data):
+    X, y, member = data
+    model = NaNProbabilities().fit(X[:200], y[:200])
+    shadow_model = LogisticRegression()  # the shadow copy itself must train
+    attacks = [
+        ShadowModelMembershipAttack(shadow_model, top_k=2, random_state=0).fit(
+            X[400:], y[400:]
+        ),
+        KnownMembersMembershipAttack(max_epochs=1, random_state=0).fit(
+            X[:400], y[:400], member
+        ),
+    ]
+    for attack in attacks:
+        with pytest.raises(ValueError, match="predict_proba produced NaN"):
+            attack.score(model, X[:400], y[:400], member)
+
+
+@pytest.mark.parametrize("learning_rate", [1e10, 1e30])
+def test_a_diverging_training_names_learning_rate(data, learning_rate):
+    X, y, member = data
+    rows = np.r_[0:32, 200:232]
+    attack = KnownMembersMembershipAttack(
+        max_epochs=3, learning_rate=learning_rate, random_state=0
+    ).fit(X[rows], y[rows], member[rows])
+    model = LogisticRegression().fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match="lower learning_rate"):
+        attack.score(model, X[rows], y[rows], member[rows])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"learning_rate": np.nan}, "learning_rate"),
+        ({"learning_rate": np.inf}, "learning_rate"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"max_epochs": np.nan}, "max_epochs"),
+        ({"batch_size": 1}, "batch_size"),
+    ],
+)
+def test_invalid_hyper_parameters_name_the_parameter(data, params, message):
+    X, y, member = data
+    with pytest.raises(ValueError, match=message):
+        KnownMembersMembershipAttack(**params).fit(
+            X[:40], y[:40], np.arange(40) % 2 == 0
+        )
+
+
+def test_a_batch_larger_than_the_known_rows_is_capped(data):
+    X, y, member = data
+    model = target_models(X, y)["overfitted"]
+    rows = np.r_[0:20, 200:220]
+    attack = KnownMembersMembershipAttack(
+        max_epochs=2, batch_size=10**12, random_state=0
+    ).fit(X[rows], y[rows], member[rows])
+    assert np.all(np.isfinite(attack.infer_proba(model, X[:10], y[:10])))
+
+
+def test_sparse_inputs(data):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y, member = data
+    X_sparse = sparse.csr_matrix(X)
+    model = LogisticRegression().fit(X_sparse[:200], y[:200])
+    shadow = ShadowModelMembershipAttack(top_k=2, random_state=0)
+    shadow.fit(X_sparse[400:], y[400:])
+    assert 0.0 <= shadow.score(model, X_sparse[:400], y[:400], member) <= 1.0
+    # Balanced subsampling (a grid search's membership scorer) takes rows of
+    # sparse matrices too.
+    accuracy = LabelOnlyMembershipAttack().fit().score_members(
+        model, X_sparse[:200], y[:200], X_sparse[200:400], y[200:400]
+    )
+    assert 0.0 <= accuracy <= 1.0
+    known = KnownMembersMembershipAttack(max_epochs=1, random_state=0)
+    known.fit(X_sparse[:400], y[:400], member)
+    assert np.all(np.isfinite(known.infer_proba(model, X_sparse[:10], y[:10])))
+
+
+def test_membership_scores_refuse_score_valued_member(data):
+    X, y, member = data
+    model = target_models(X, y)["overfitted"]
+    attack = LabelOnlyMembershipAttack().fit()
+    with pytest.raises(ValueError, match="member holds scores"):
+        attack.score(model, X[:400], y[:400], np.where(member, 0.9, 0.1))
+    with pytest.raises(ValueError, match="member must be boolean"):
+        attack.score(model, X[:400], y[:400], np.where(member, "True", "False"))

@@ -44,3 +44,28 @@ def test_ece_rejects_bad_n_bins(n_bins):
 def test_ece_rejects_non_probabilities():
     with pytest.raises(ValueError, match="negative entry"):
         expected_calibration_error([0], [[1.5, -0.5]])
+
+
+def test_ece_with_more_bins_than_memory_would_hold():
+    # Each row alone in its bin: the ECE is the mean |correct - confidence|.
+    y_prob = [[0.9, 0.1], [0.2, 0.8], [0.35, 0.65]]
+    expected = (0.1 + 0.2 + 0.65) / 3
+    for n_bins in [10**6, 10**15, 2**53]:
+        assert expected_calibration_error([0, 1, 0], y_prob, n_bins=n_bins) == (
+            pytest.approx(expected)
+        )
+    with pytest.raises(ValueError, match="n_bins must be at most 2"):
+        expected_calibration_error([0, 1, 0], y_prob, n_bins=2**53 + 1)
+
+
+def test_ece_bins_are_closed_on_the_right():
+    # 0.7 lies in (0.6, 0.7] even though 0.7 * 10 rounds to 7.000000000000001;
+    # with 0.65 in the same bin, the gaps of the two rows average out.
+    y_prob = [[0.7, 0.3], [0.65, 0.35]]
+    ece = expected_calibration_error([0, 1], y_prob, n_bins=10)
+    assert ece == pytest.approx(abs(0.5 - 0.675))
+
+
+def test_ece_rejects_non_finite_labels():
+    with pytest.raises(ValueError, match="y_true must not contain NaN"):
+        expected_calibration_error([0.0, np.nan], [[1.0, 0.0], [0.0, 1.0]])

@@ -105,5 +105,23 @@ def test_cmi_with_labels_and_zeros():
 def test_cmi_rejects_bad_input():
     with pytest.raises(ValueError, match="sums to"):
         conditional_mutual_information([0, 1], [[0.5, 0.4], [0.5, 0.5]])
-    with pytest.raises(ValueError, match="inconsistent"):
+    with pytest.raises(ValueError, match="y_true has 1 labels but y_prob has 2"):
         conditional_mutual_information([0], [[0.5, 0.5], [0.5, 0.5]])
+
+
+def test_cmi_stays_finite_when_class_means_underflow():
+    # A probability of 1e-322 in a class of 1000 rows: its mean underflows to 0,
+    # log(p / q) used to be infinite.
+    P = np.zeros((1000, 2))
+    P[:, 0] = 1.0
+    P[0] = [1.0, 1e-322]
+    cmi = conditional_mutual_information(np.zeros(1000, dtype=int), P)
+    assert np.isfinite(cmi) and 0.0 <= cmi < 1e-300
+
+
+def test_cmi_rejects_non_finite_labels_and_probabilities():
+    P = [[0.5, 0.5], [0.5, 0.5]]
+    with pytest.raises(ValueError, match="y_true must not contain NaN"):
+        conditional_mutual_information([0.0, np.nan], P)
+    with pytest.raises(ValueError, match="y_prob contains NaN"):
+        conditional_mutual_information([0, 1], [[0.5, np.nan], [0.5, 0.5]])
