@@ -16,7 +16,11 @@ from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics._attack_success import inversion_error, membership_advantage
-from ..utils._validation import check_finite_output, check_labels, encode_class_labels
+from ..utils._validation import (
+    check_finite_output,
+    check_labels,
+    encode_class_labels,
+)
 
 
 def _accuracy(truth, guess, proba):
@@ -120,10 +124,6 @@ def query_proba(estimator, X, attack):
         source="The attacked model's predict_proba",
         remedy="the attack cannot score a model whose confidences are not finite",
     )
-
-
-#: The largest learning rate of the attacks' float32 networks.
-MAX_LEARNING_RATE = float(np.finfo(np.float32).max)
 
 
 def check_training_loss(loss, attack):

@@ -7,10 +7,9 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval
 
 from ..metrics._attack_success import check_finite_inputs
-from ..utils._validation import check_finite_output, check_labels
+from ..utils._validation import MAX_LEARNING_RATE, check_finite_output, check_labels
 from ._base import (
     INVERSION_METRICS,
-    MAX_LEARNING_RATE,
     BaseAttack,
     PerEstimatorCache,
     check_training_loss,

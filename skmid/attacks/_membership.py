@@ -11,9 +11,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from ..metrics._attack_success import check_membership
 from ..utils._random import seed_unset_random_states
-from ..utils._validation import check_finite_output, check_labels
+from ..utils._validation import MAX_LEARNING_RATE, check_finite_output, check_labels
 from ._base import (
-    MAX_LEARNING_RATE,
     MEMBERSHIP_METRICS,
     BaseAttack,
     PerEstimatorCache,

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, Options
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._random import seed_unset_random_states
+from ..utils._validation import check_finite_output
 from ._base import BasePostProcessor
 
 #: Logit margin by which the label modifier puts the label above the others.
@@ -79,7 +80,8 @@ class AdversarialNoiseDefense(BasePostProcessor):
         The norm :math:`p` of the budget.
     random_state : int, RandomState instance or None, default=None
         Seeds the inversion model's training when its own ``random_state`` is
-        None.
+        None; an integer seed leaves NumPy's and torch's global random state
+        alone.
 
     Attributes
     ----------
@@ -87,6 +89,9 @@ class AdversarialNoiseDefense(BasePostProcessor):
         The fitted clone, holding the reference inputs.
     inversion_network_ : torch.nn.Module
         The defender's trained inversion network A.
+    input_shape_ : tuple of int
+        Shape of one row of the reference inputs; ``inputs`` at
+        ``transform`` must have as many values per row.
     n_features_in_ : int
         Number of classes K.
 
@@ -163,9 +168,19 @@ class AdversarialNoiseDefense(BasePostProcessor):
         """
         from ..attacks import InversionModelAttack
         from ..attacks._inversion import truncate_confidences
+        from ..utils._torch import predict_in_batches, resolve_device
 
         P, _ = self._validate_fit_data(P, y)
-        inputs = self._check_inputs(inputs, len(P), method="fit")
+        if len(P) < 2:
+            raise ValueError(
+                f"P has {len(P)} row(s); AdversarialNoiseDefense needs at least 2 "
+                "reference rows to train its inversion model."
+            )
+        input_shape = getattr(inputs, "shape", None) or np.shape(inputs)
+        input_shape = tuple(input_shape)[1:]
+        inputs = self._check_inputs(
+            inputs, len(P), method="fit", max_magnitude=_max_input_magnitude()
+        )
         attack = (
             InversionModelAttack()
             if self.inversion_attack is None
@@ -174,11 +189,20 @@ class AdversarialNoiseDefense(BasePostProcessor):
         attack = seed_unset_random_states(
             clone(attack), check_random_state(self.random_state)
         )
-        self.inversion_attack_ = attack.fit(inputs)
-        truncate = getattr(attack, "truncate", None)
-        self.inversion_network_ = attack.train_network(
-            truncate_confidences(P, truncate)
+        attack.fit(inputs)
+        confidences = truncate_confidences(P, getattr(attack, "truncate", None))
+        network = attack.train_network(confidences)
+        # A diverged network (NaN weights, or outputs overflowing float32) would
+        # turn every gradient sign, and so every released row, into NaN.
+        check_finite_output(
+            predict_in_batches(network, confidences, resolve_device(attack.device)),
+            source="the inversion network trained by inversion_attack",
+            remedy="lower inversion_attack's learning_rate (got "
+            f"{getattr(attack, 'learning_rate', None)})",
         )
+        self.inversion_attack_ = attack
+        self.inversion_network_ = network
+        self.input_shape_ = input_shape
         return self
 
     def transform(self, P, *, inputs=None):
@@ -238,7 +262,17 @@ class AdversarialNoiseDefense(BasePostProcessor):
     def _validate_queries(self, P, inputs):
         check_is_fitted(self)
         P = self._validate_probabilities(P, reset=False)
-        return P, self._check_inputs(inputs, len(P), method="transform")
+        inputs = self._check_inputs(
+            inputs, len(P), method="transform", max_magnitude=_max_input_magnitude()
+        )
+        expected = int(np.prod(self.input_shape_))
+        if inputs.shape[1] != expected:
+            raise ValueError(
+                f"inputs has {inputs.shape[1]} values per row, but "
+                f"{type(self).__name__} was fitted on inputs with {expected} "
+                f"(shape {self.input_shape_})."
+            )
+        return P, inputs
 
     def _transform(self, P, inputs):
         """Defended rows of the validated ``P``; this defense also needs ``inputs``."""
@@ -302,8 +336,20 @@ class AdversarialNoiseDefense(BasePostProcessor):
         lift = torch.relu(others + LOGIT_MARGIN - c.gather(1, label).squeeze(1))
         c = c + is_label * lift[:, None]
         noise = (c - c0) * support
-        size = torch.linalg.vector_norm(noise, ord=float(self.norm), dim=1)
+        # The norm of noise / peak, times peak: squaring a huge step would
+        # overflow to an infinite norm and a zero projection.
+        peak = noise.abs().amax(dim=1).clamp_min(1e-300)
+        size = peak * torch.linalg.vector_norm(
+            noise / peak[:, None], ord=float(self.norm), dim=1
+        )
         # Just inside the ball, so that rounding cannot push a row past epsilon.
         inside = self.epsilon * (1.0 - 1e-12) / size.clamp_min(1e-300)
         scale = torch.where(size > self.epsilon, inside, 1.0)
         return c0 + noise * scale[:, None]
+
+
+def _max_input_magnitude():
+    """The largest input the inversion network learns (it computes in float32)."""
+    from ..attacks._inversion import MAX_INPUT_MAGNITUDE
+
+    return MAX_INPUT_MAGNITUDE

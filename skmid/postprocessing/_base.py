@@ -9,15 +9,16 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils import assert_all_finite, check_array, check_random_state
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..utils._validation import (
     PROBABILITY_ATOL,
+    check_finite_output,
     check_probability_matrix,
     encode_class_labels,
 )
-from ._waterfill import PARALLEL_MIN_ENTRIES
+from ._waterfill import PARALLEL_MIN_ENTRIES, kernel_row_chunks
 from ._waterfill_kernels import row_uniforms_parallel, row_uniforms_serial
 
 #: Relative margin by which the label modifier lifts the predicted class.
@@ -116,6 +117,10 @@ class BasePostProcessor(
         P = self._validate_probabilities(P, reset=True)
         codes = None
         if y is not None:
+            y = column_or_1d(y, warn=True)
+            if y.dtype.kind in "fc":
+                # np.unique would count NaN as one more class.
+                assert_all_finite(y, input_name="y")
             codes = encode_class_labels(y, P.shape[1], input_name="y")
             if codes.shape[0] != P.shape[0]:
                 raise ValueError(
@@ -152,8 +157,12 @@ class BasePostProcessor(
     def _fit(self, P, codes):
         """Learn what ``_transform`` needs; the default learns nothing."""
 
-    def _check_inputs(self, inputs, n_rows, *, method):
-        """``inputs`` (the rows behind ``P``) as a finite float64 (n_rows, d) array."""
+    def _check_inputs(self, inputs, n_rows, *, method, max_magnitude=None):
+        """``inputs`` (the rows behind ``P``) as a finite float64 (n_rows, d) array.
+
+        ``max_magnitude`` bounds the absolute values, for a defense whose
+        networks take the inputs as they are in float32.
+        """
         if inputs is None:
             raise ValueError(
                 f"{type(self).__name__}.{method} needs the inputs behind P: call "
@@ -175,6 +184,14 @@ class BasePostProcessor(
             raise ValueError(f"P has {n_rows} rows but inputs has {len(inputs)}.")
         if not np.all(np.isfinite(inputs)):
             raise ValueError("inputs must not contain NaN or infinity.")
+        if max_magnitude is not None and inputs.size:
+            largest = float(np.abs(inputs).max())
+            if largest > max_magnitude:
+                raise ValueError(
+                    f"inputs holds values of magnitude up to {largest:.3g}; "
+                    f"{type(self).__name__}'s networks compute in float32: rescale "
+                    f"inputs to at most {max_magnitude:g}."
+                )
         return inputs.reshape(n_rows, -1)
 
     @abstractmethod
@@ -182,11 +199,18 @@ class BasePostProcessor(
         """Defended version of the validated probability matrix ``P``."""
 
     def _validate_probabilities(self, P, *, reset):
-        P = validate_data(self, P, reset=reset, dtype=np.float64)
-        return check_probability_matrix(P, input_name="P")
+        # check_array first, so that its messages name P rather than X.
+        try:
+            array = check_array(P, dtype=np.float64, input_name="P", estimator=self)
+        except ValueError as error:
+            if "could not convert" not in str(error):
+                raise
+            raise ValueError(f"P must hold numbers; {error}") from None
+        validate_data(self, P, reset=reset, skip_check_array=True)
+        return check_probability_matrix(array, input_name="P")
 
-    @staticmethod
-    def _check_output(defended):
+    def _check_output(self, defended):
+        check_finite_output(defended, source=f"{type(self).__name__}.transform")
         # A defense that leaves the simplex is a bug in skmid, not bad input.
         if (defended < 0).any() or np.any(
             np.abs(defended.sum(axis=1) - 1) > PROBABILITY_ATOL
@@ -204,17 +228,18 @@ class BasePostProcessor(
 
         The same query always gets the same draws, whatever else is in the batch.
         """
-        kernel = (
-            row_uniforms_parallel
-            if P.size >= PARALLEL_MIN_ENTRIES
-            else row_uniforms_serial
-        )
-        return kernel(
-            np.ascontiguousarray(P),
-            float(self.hash_resolution),
-            self.hash_seed_,
-            n_draws,
-        )
+        P = np.ascontiguousarray(P)
+        uniforms = np.empty((P.shape[0], n_draws))
+        for rows in kernel_row_chunks(*P.shape):
+            kernel = (
+                row_uniforms_parallel
+                if P[rows].size >= PARALLEL_MIN_ENTRIES
+                else row_uniforms_serial
+            )
+            uniforms[rows] = kernel(
+                P[rows], float(self.hash_resolution), self.hash_seed_, n_draws
+            )
+        return uniforms
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

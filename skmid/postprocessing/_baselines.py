@@ -7,6 +7,12 @@ from scipy.special import ndtri
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePostProcessor
+from ._waterfill_kernels import MAX_HASH_RESOLUTION
+
+#: Decimals beyond which rounding is the identity: ``10**decimals * p`` would
+#: pass 2**53, where float64 stops holding every integer, and an entry moves by
+#: less than ``10**-decimals``, below the resolution of a probability near 1.
+MAX_DECIMALS = np.finfo(np.float64).precision
 
 
 class RoundingPostProcessor(BasePostProcessor):
@@ -22,7 +28,9 @@ class RoundingPostProcessor(BasePostProcessor):
     Parameters
     ----------
     decimals : int, default=2
-        Number of decimals kept, >= 0. ``decimals=0`` gives one-hot rows.
+        Number of decimals kept, >= 0. ``decimals=0`` gives one-hot rows;
+        beyond 15 decimals (the precision of float64) the rows are returned
+        unchanged.
 
     Attributes
     ----------
@@ -50,6 +58,8 @@ class RoundingPostProcessor(BasePostProcessor):
         self.decimals = decimals
 
     def _transform(self, P):
+        if self.decimals > MAX_DECIMALS:
+            return P.copy()
         steps = 10**self.decimals
         scaled = P * steps
         units = np.floor(scaled)
@@ -100,13 +110,14 @@ class NoisePostProcessor(BasePostProcessor):
     Parameters
     ----------
     scale : float, default=0.1
-        Noise scale, >= 0.
+        Noise scale, >= 0. As the scale grows the rows tend to the
+        renormalised noise alone, which a huge scale gives without overflow.
     kind : {"uniform", "gaussian"}, default="uniform"
         Noise distribution.
     preserve_label : bool, default=True
         Apply the label modifier after the noise.
     hash_resolution : float, default=1e4
-        Grid of the query hash (see :class:`CMIPostProcessor`).
+        Grid of the query hash (see :class:`CMIPostProcessor`); at most 1e18.
     random_state : int, RandomState instance or None, default=None
         Seeds the secret mixed into the query hash.
 
@@ -131,7 +142,9 @@ class NoisePostProcessor(BasePostProcessor):
         "scale": [Interval(numbers.Real, 0, None, closed="left")],
         "kind": [StrOptions({"uniform", "gaussian"})],
         "preserve_label": ["boolean"],
-        "hash_resolution": [Interval(numbers.Real, 0, None, closed="neither")],
+        "hash_resolution": [
+            Interval(numbers.Real, 0, MAX_HASH_RESOLUTION, closed="right")
+        ],
         "random_state": ["random_state"],
     }
 
@@ -156,11 +169,16 @@ class NoisePostProcessor(BasePostProcessor):
     def _transform(self, P):
         uniforms = self._row_uniforms(P, P.shape[1])
         if self.kind == "uniform":
-            noise = self.scale * (2.0 * uniforms - 1.0)
+            unit_noise = 2.0 * uniforms - 1.0
         else:
             # Inverse-CDF sampling; the open interval keeps ndtri finite.
-            noise = self.scale * ndtri(np.clip(uniforms, 1e-300, 1 - 2**-53))
-        noisy = np.clip(P + noise, 0.0, None)
+            unit_noise = ndtri(np.clip(uniforms, 1e-300, 1 - 2**-53))
+        # The renormalisation below makes P / scale + noise equivalent to
+        # P + scale * noise; dividing keeps a huge scale from overflowing.
+        if self.scale > 1.0:
+            noisy = np.clip(P / self.scale + unit_noise, 0.0, None)
+        else:
+            noisy = np.clip(P + self.scale * unit_noise, 0.0, None)
         sums = noisy.sum(axis=1, keepdims=True)
         empty = sums[:, 0] <= 0
         noisy[empty] = P[empty]

@@ -12,6 +12,7 @@ from ..metrics._privacy import (
 )
 from ._base import BasePostProcessor
 from ._waterfill import solve_waterfill
+from ._waterfill_kernels import MAX_HASH_RESOLUTION
 
 
 class CMIPostProcessor(BasePostProcessor):
@@ -47,8 +48,10 @@ class CMIPostProcessor(BasePostProcessor):
         Distortion bound :math:`\varepsilon \ge 0` (L1). The paper uses 1.
     temperature : float or None, default=0.05
         Temperature :math:`T > 0` of the label draw; the paper uses 0.03-0.3.
-        None draws :math:`y` from :math:`f` itself (eq. 11, the paper's "no
-        temperature" ablation).
+        As :math:`T \to 0` the draw becomes the top class (a uniform draw among
+        tied top classes), which any tiny :math:`T` gives exactly. None draws
+        :math:`y` from :math:`f` itself (eq. 11, the paper's "no temperature"
+        ablation).
     adaptive : bool, default=True
         Scale the budget by the normalised entropy of each row (eq. 12):
         confident outputs carry less information and are changed less.
@@ -62,7 +65,7 @@ class CMIPostProcessor(BasePostProcessor):
         budget on the rows it changes.
     hash_resolution : float, default=1e4
         Grid of the query hash: outputs are floored to multiples of
-        ``1 / hash_resolution`` before hashing.
+        ``1 / hash_resolution`` before hashing; at most 1e18.
     random_state : int, RandomState instance or None, default=None
         Seeds the secret mixed into the query hash and the choice of sample
         prototypes. Pass an int for outputs reproducible across fits.
@@ -106,7 +109,9 @@ class CMIPostProcessor(BasePostProcessor):
         "adaptive": ["boolean"],
         "prototype": [StrOptions({"mean", "sample"})],
         "preserve_label": ["boolean"],
-        "hash_resolution": [Interval(numbers.Real, 0, None, closed="neither")],
+        "hash_resolution": [
+            Interval(numbers.Real, 0, MAX_HASH_RESOLUTION, closed="right")
+        ],
         "random_state": ["random_state"],
     }
 
@@ -157,8 +162,11 @@ class CMIPostProcessor(BasePostProcessor):
         if self.temperature is None:
             weights = P
         else:
-            logits = P / self.temperature
-            weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+            # Shifting before dividing keeps the top class at logit 0: a tiny
+            # temperature sends the others to -inf (weight 0), never to NaN.
+            with np.errstate(over="ignore"):
+                logits = (P - P.max(axis=1, keepdims=True)) / self.temperature
+            weights = np.exp(logits)
             weights /= weights.sum(axis=1, keepdims=True)
         uniforms = self._row_uniforms(P, 1)
         cumulative = np.cumsum(weights, axis=1)

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
+from ..utils._validation import MAX_LEARNING_RATE, check_finite_output
 from ._base import BasePostProcessor
 
 
@@ -50,14 +51,30 @@ def purifier_layer_sizes(n_classes):
 
 def _check_sizes(sizes, name):
     """``sizes`` as a tuple of positive ints, or a ValueError naming ``name``."""
-    sizes = tuple(np.atleast_1d(np.asarray(sizes)).tolist())
+    sizes = tuple(np.atleast_1d(np.asarray(sizes, dtype=object)).tolist())
     if not sizes or not all(
-        isinstance(size, numbers.Integral) and size >= 1 for size in sizes
+        isinstance(size, numbers.Integral)
+        and not isinstance(size, (bool, np.bool_))
+        and size >= 1
+        for size in sizes
     ):
         raise ValueError(
             f"{name} must be a non-empty sequence of positive integers; got {sizes}."
         )
     return tuple(int(size) for size in sizes)
+
+
+def _build_sized(factory, seed, device, name, sizes):
+    """``build_network``, with a ValueError naming ``name`` if it cannot be built."""
+    from ..utils._torch import build_network
+
+    try:
+        return build_network(factory, seed, device)
+    except (RuntimeError, TypeError, MemoryError) as error:
+        # torch refuses sizes beyond int64 (TypeError) or memory (RuntimeError).
+        raise ValueError(
+            f"{name}={sizes} gives a network too large to build: {error}"
+        ) from None
 
 
 def _batches(n, batch_size, generator, torch):
@@ -143,17 +160,20 @@ class PurifierTransformer(BasePostProcessor):
     batch_size : int, default=64
         Mini-batch size.
     lr : float, default=0.01
-        Adam learning rate of G (Appendix B, CIFAR10).
+        Adam learning rate of G (Appendix B, CIFAR10), at most 1e37. A
+        training that diverges (a loss or a weight NaN or infinite) raises a
+        ValueError naming the learning rates and loss weights.
     lr_inversion : float, default=2e-4
-        Adam learning rate of H (Appendix B).
+        Adam learning rate of H (Appendix B), at most 1e37.
     lr_discriminator : float, default=2e-4
-        Adam learning rate of I (Appendix B).
+        Adam learning rate of I (Appendix B), at most 1e37.
     preserve_label : bool, default=False
         Apply the label modifier
         (:func:`~skmid.postprocessing.preserve_predicted_label`) so that every
         row keeps its original argmax and accuracy is unchanged.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation of G, H and I and the batch order.
+        Seeds the initialisation of G, H and I and the batch order; an
+        integer seed leaves NumPy's and torch's global random state alone.
     device : str, default="cpu"
         Torch device used for training and ``transform`` (e.g. ``"cuda"``).
 
@@ -214,9 +234,13 @@ class PurifierTransformer(BasePostProcessor):
         "inversion_hidden_layer_sizes": ["array-like"],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "lr_inversion": [Interval(numbers.Real, 0, None, closed="neither")],
-        "lr_discriminator": [Interval(numbers.Real, 0, None, closed="neither")],
+        "lr": [Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="right")],
+        "lr_inversion": [
+            Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="right")
+        ],
+        "lr_discriminator": [
+            Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="right")
+        ],
         "preserve_label": ["boolean"],
         "random_state": ["random_state"],
         "device": [str],
@@ -276,7 +300,8 @@ class PurifierTransformer(BasePostProcessor):
         P, codes = self._validate_fit_data(P, y)
         if len(P) < 2:
             raise ValueError(
-                f"PurifierTransformer needs at least 2 reference rows; got {len(P)}."
+                f"P has {len(P)} row(s); PurifierTransformer needs at least 2 "
+                "reference rows (batch normalisation needs 2)."
             )
         if self.alpha > 0:
             inputs = self._check_inputs(inputs, len(P), method="fit")
@@ -300,7 +325,7 @@ class PurifierTransformer(BasePostProcessor):
         from ..utils._torch import (
             ConfidenceLabelNetwork,
             as_tensor,
-            init_weights,
+            build_network,
             make_mlp,
             nn,
             resolve_device,
@@ -312,7 +337,7 @@ class PurifierTransformer(BasePostProcessor):
         generator, seed = torch_generator(self.random_state)
         n, n_classes = P.shape
         sizes = self.hidden_layer_sizes
-        self.hidden_layer_sizes_ = (
+        hidden_sizes = (
             purifier_layer_sizes(n_classes)
             if sizes is None
             else _check_sizes(sizes, "hidden_layer_sizes")
@@ -320,10 +345,13 @@ class PurifierTransformer(BasePostProcessor):
         inversion_sizes = _check_sizes(
             self.inversion_hidden_layer_sizes, "inversion_hidden_layer_sizes"
         )
-        purifier = make_mlp(
-            [n_classes, *self.hidden_layer_sizes_, n_classes], batch_norm=True
+        purifier = _build_sized(
+            lambda: make_mlp([n_classes, *hidden_sizes, n_classes], batch_norm=True),
+            seed,
+            device,
+            "hidden_layer_sizes",
+            hidden_sizes,
         )
-        purifier = init_weights(purifier, seed).to(device)
         optimizer_g = torch.optim.Adam(purifier.parameters(), lr=self.lr)
 
         P_t = as_tensor(P, device)
@@ -333,25 +361,36 @@ class PurifierTransformer(BasePostProcessor):
 
         inversion = discriminator = None
         if self.alpha > 0:
-            low, span = inputs.min(axis=0), np.ptp(inputs, axis=0)
-            scaled = (inputs - low) / np.where(span > 0, span, 1.0)
+            # Min-max scaling ignores a positive factor: dividing by the
+            # largest magnitude first keeps inputs - low finite for huge inputs.
+            peak = np.abs(inputs).max()
+            unit = inputs / peak if peak > 0 else inputs
+            low, span = unit.min(axis=0), np.ptp(unit, axis=0)
+            scaled = (unit - low) / np.where(span > 0, span, 1.0)
             targets_t = as_tensor(scaled, device)
-            inversion = make_mlp(
-                [n_classes, *inversion_sizes, scaled.shape[1]],
-                output_activation="sigmoid",
+            inversion = _build_sized(
+                lambda: make_mlp(
+                    [n_classes, *inversion_sizes, scaled.shape[1]],
+                    output_activation="sigmoid",
+                ),
+                seed + 1,
+                device,
+                "inversion_hidden_layer_sizes",
+                inversion_sizes,
             )
-            inversion = init_weights(inversion, seed + 1).to(device)
             optimizer_h = torch.optim.Adam(inversion.parameters(), lr=self.lr_inversion)
         if self.beta > 0:
-            discriminator = ConfidenceLabelNetwork(n_classes)
-            discriminator = init_weights(discriminator, seed + 2).to(device)
+            discriminator = build_network(
+                lambda: ConfidenceLabelNetwork(n_classes), seed + 2, device
+            )
             optimizer_i = torch.optim.Adam(
                 discriminator.parameters(), lr=self.lr_discriminator
             )
 
         bce = nn.functional.binary_cross_entropy_with_logits
-        self.history_ = []
-        for _ in range(self.max_epochs):
+        remedy = self._divergence_remedy()
+        history = []
+        for epoch_index in range(self.max_epochs):
             purifier.train()
             sums = dict.fromkeys(
                 (
@@ -409,9 +448,37 @@ class PurifierTransformer(BasePostProcessor):
                 sums["reconstruction"] += reconstruction.item()
                 sums["cross_entropy"] += cross_entropy.item()
             epoch = {key: value / len(batches) for key, value in sums.items()}
+            check_finite_output(
+                list(epoch.values()),
+                source=f"PurifierTransformer's training losses (epoch {epoch_index})",
+                remedy=remedy,
+            )
             if inversion is None:
                 epoch["inversion"] = float("nan")
             if discriminator is None:
                 epoch["discriminator"] = float("nan")
-            self.history_.append(epoch)
+            history.append(epoch)
+        # The last optimiser step comes after the last loss computed.
+        for tensor in (*purifier.parameters(), *purifier.buffers()):
+            check_finite_output(
+                tensor, source="PurifierTransformer's trained purifier", remedy=remedy
+            )
+        # Set only now, so that a failed fit leaves no half-fitted state.
+        self.hidden_layer_sizes_ = hidden_sizes
+        self.history_ = history
         self.purifier_ = purifier.double().eval()
+
+    def _divergence_remedy(self):
+        """What to lower when training diverges: the rates and weights in play."""
+        rates = [f"lr (got {self.lr:g})"]
+        if self.alpha > 0:
+            rates.append(f"lr_inversion (got {self.lr_inversion:g})")
+        if self.beta > 0:
+            rates.append(f"lr_discriminator (got {self.lr_discriminator:g})")
+        weights = ", ".join(
+            f"{name}={getattr(self, name):g}" for name in ("lam", "alpha", "beta")
+        )
+        return (
+            f"lower the learning rate {' or '.join(rates)}, or the loss weights "
+            f"({weights})"
+        )

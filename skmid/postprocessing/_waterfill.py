@@ -20,6 +20,15 @@ from ._waterfill_kernels import waterfill_parallel, waterfill_serial
 
 #: Below this many entries (rows x classes) the serial kernel is faster.
 PARALLEL_MIN_ENTRIES = 20_000
+#: Entries per kernel call (a fraction of a second): numba code does not see
+#: Ctrl-C, so a long job is split into calls that return to Python in between.
+KERNEL_CALL_ENTRIES = 2**22
+
+
+def kernel_row_chunks(n_rows, n_columns):
+    """Slices of rows, each with at most ``KERNEL_CALL_ENTRIES`` entries (or 1 row)."""
+    step = max(1, KERNEL_CALL_ENTRIES // max(n_columns, 1))
+    return [slice(start, start + step) for start in range(0, n_rows, step)]
 
 
 def waterfill(f, q, budget):
@@ -104,6 +113,11 @@ def waterfill(f, q, budget):
     f = check_probability_matrix(f, input_name="f")
     q = np.asarray(q)
     if q.ndim == 1:
+        if q.shape[0] != f.shape[1]:
+            raise ValueError(
+                f"q of shape {q.shape} must have one entry per column of f "
+                f"({f.shape[1]}), or the shape of f."
+            )
         q = np.broadcast_to(q, f.shape)
     q = check_probability_matrix(q, input_name="q")
     if q.shape != f.shape:
@@ -117,9 +131,15 @@ def solve_waterfill(f, q, budget):
     """Water-filling of validated float64 arrays, budget of shape (n_samples,)."""
     f = np.ascontiguousarray(f)
     q = np.ascontiguousarray(q)
+    budget = np.ascontiguousarray(budget, dtype=np.float64)
     out = np.empty_like(f)
-    kernel = waterfill_parallel if f.size >= PARALLEL_MIN_ENTRIES else waterfill_serial
-    kernel(f, q, np.ascontiguousarray(budget, dtype=np.float64), out)
+    for rows in kernel_row_chunks(*f.shape):
+        kernel = (
+            waterfill_parallel
+            if f[rows].size >= PARALLEL_MIN_ENTRIES
+            else waterfill_serial
+        )
+        kernel(f[rows], q[rows], budget[rows], out[rows])
     return out
 
 

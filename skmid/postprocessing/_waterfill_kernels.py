@@ -13,6 +13,9 @@ import numpy as np
 from numba import njit, prange
 
 _PIVOT_SEED = np.uint64(0x9E3779B97F4A7C15)
+#: The finest grid of the query hash: its cells ``floor(resolution * p)``, for
+#: ``p <= 1``, must fit the signed 64-bit integer the kernel converts them to.
+MAX_HASH_RESOLUTION = 1e18
 #: A target below ``f_k / MAX_RATIO`` counts as zero: the ratio would overflow.
 MAX_RATIO = 1e300
 

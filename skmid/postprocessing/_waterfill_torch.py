@@ -84,6 +84,11 @@ def _check_tensors(torch, f, q, budget):
             f"f must be a 2-D tensor of shape (n_samples, n_classes); got {f.ndim}-D."
         )
     if q.ndim == 1:
+        if q.shape[0] != f.shape[1]:
+            raise ValueError(
+                f"q of shape {tuple(q.shape)} must have one entry per column of f "
+                f"({f.shape[1]}), or the shape of f."
+            )
         q = q.expand_as(f)
     if q.shape != f.shape:
         raise ValueError(

@@ -12,6 +12,11 @@ from sklearn.utils import check_array
 #: Default absolute tolerance on the row sums of a probability matrix.
 PROBABILITY_ATOL = 1e-6
 
+#: The largest learning rate of skmid's float32 torch networks: Adam's first step
+#: scales it by 1 / (1 - beta1) = 10, and torch refuses a step size beyond
+#: float32's 3.4e38 for float32 parameters.
+MAX_LEARNING_RATE = 1e37
+
 
 def check_probability_matrix(
     y_prob, *, n_classes=None, input_name="y_prob", atol=PROBABILITY_ATOL

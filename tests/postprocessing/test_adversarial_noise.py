@@ -45,7 +45,12 @@ def fitted(digits_case):
 def with_params(defense, **params):
     """A copy sharing the trained inversion network, with other noise settings."""
     copy = clone(defense).set_params(**params)
-    for name in ("inversion_attack_", "inversion_network_", "n_features_in_"):
+    for name in (
+        "inversion_attack_",
+        "inversion_network_",
+        "input_shape_",
+        "n_features_in_",
+    ):
         setattr(copy, name, getattr(defense, name))
     return copy
 
@@ -219,3 +224,39 @@ def test_defended_classifier_passes_query_inputs(digits_case):
         model.defense_.transform(P, inputs=queries),
     )
     assert np.abs(model.predict_proba(queries) - P).sum(axis=1).mean() > 0.01
+
+
+def test_huge_step_size_still_spends_the_budget(fitted, digits_case):
+    _, _, _, P, X = digits_case
+    defense = with_params(fitted, step_size=1e300, epsilon=1.0)
+    noise = defense.logit_noise(P, inputs=X)
+    assert np.all(np.isfinite(noise))
+    sizes = np.linalg.norm(noise, axis=1)
+    assert sizes.max() <= 1.0 and sizes.min() > 0.5
+    out = defense.transform(P, inputs=X)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(out.argmax(axis=1), P.argmax(axis=1))
+
+
+def test_inputs_of_another_width_or_magnitude_are_named_errors(fitted, digits_case):
+    _, P_ref, X_ref, P, X = digits_case
+    with pytest.raises(ValueError, match="inputs has 63 values per row.*64"):
+        fitted.transform(P, inputs=X[:, :-1])
+    with pytest.raises(ValueError, match="inputs holds values of magnitude"):
+        fitted.transform(P, inputs=X * 1e35)
+    with pytest.raises(ValueError, match="inputs holds values of magnitude"):
+        AdversarialNoiseDefense().fit(P_ref, inputs=X_ref * 1e35)
+    with pytest.raises(ValueError, match=r"P has 1 row\(s\)"):
+        AdversarialNoiseDefense().fit(P_ref[:1], inputs=X_ref[:1])
+
+
+def test_diverged_inversion_network_is_a_named_error(digits_case):
+    _, P_ref, X_ref, _, _ = digits_case
+    # One step of a huge rate: no loss the attack computes shows it, but the
+    # linear output (inputs outside [0, 1]) overflows float32.
+    attack = InversionModelAttack(
+        hidden_layer_sizes=(16,), max_epochs=1, batch_size=1000, learning_rate=1e30
+    )
+    defense = AdversarialNoiseDefense(attack, random_state=0)
+    with pytest.raises(ValueError, match=r"learning_rate \(got 1e\+30\)"):
+        defense.fit(P_ref, inputs=2 * X_ref - 1)

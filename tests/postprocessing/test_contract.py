@@ -65,17 +65,19 @@ def takes_inputs(method):
     return "inputs" in inspect.signature(method).parameters
 
 
-def fit(defense, P, y=None):
-    """``defense.fit(P, y)``, with ``inputs=`` for the defenses that take them."""
+def fit(defense, P, y=None, inputs=None):
+    """``defense.fit(P, y)``, with ``inputs=`` (default: ``inputs_of(P)``) for
+    the defenses that take them."""
     if takes_inputs(defense.fit):
-        return defense.fit(P, y, inputs=inputs_of(P))
+        return defense.fit(P, y, inputs=inputs_of(P) if inputs is None else inputs)
     return defense.fit(P, y)
 
 
-def transform(defense, P):
+def transform(defense, P, inputs=None):
     """``defense.transform(P)``, with ``inputs=`` where the defense needs them."""
     if takes_inputs(defense.transform):
-        return defense.transform(P, inputs=inputs_of(P))
+        inputs = inputs_of(P) if inputs is None else inputs
+        return defense.transform(P, inputs=inputs)
     return defense.transform(P)
 
 

@@ -204,3 +204,57 @@ def test_cuda_matches_cpu_closely(digits_outputs):
     out = gpu.fit(P, y, inputs=X).transform(Q)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-9)
     assert (out.argmax(axis=1) == Q.argmax(axis=1)).mean() > 0.8
+
+
+@pytest.mark.parametrize(
+    "params, named",
+    [
+        ({"lr": 1e20}, r"lr \(got 1e\+20\)"),
+        ({"lr": 1e37, "max_epochs": 1, "batch_size": 150}, r"lr \(got 1e\+37\)"),
+        ({"lam": 1e300}, r"lam=1e\+300"),
+        ({"alpha": 1.0, "lr_inversion": 1e30}, r"lr_inversion \(got 1e\+30\)"),
+    ],
+)
+def test_diverged_training_is_a_named_error(digits_outputs, params, named):
+    P, y, X, _ = digits_outputs
+    purifier = PurifierTransformer(**{"max_epochs": 3, "random_state": 0, **params})
+    with pytest.raises(ValueError, match=f"produced NaN or infinite values.*{named}"):
+        purifier.fit(P, y, inputs=X)
+    # A failed fit leaves nothing that looks fitted but for n_features_in_.
+    assert not hasattr(purifier, "purifier_") and not hasattr(purifier, "history_")
+
+
+def test_one_reference_row_is_a_named_error(digits_outputs):
+    P, _, _, _ = digits_outputs
+    with pytest.raises(ValueError, match=r"P has 1 row\(s\)"):
+        PurifierTransformer(max_epochs=1).fit(P[:1])
+
+
+def test_huge_inputs_are_scaled_without_overflow(digits_outputs):
+    P, y, X, Q = digits_outputs
+    purifier = PurifierTransformer(alpha=1.0, max_epochs=2, random_state=0)
+    out = purifier.fit(P, y, inputs=X * 1e308).transform(Q)
+    assert np.isfinite(purifier.history_[-1]["inversion"])
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
+    # Min-max scaling makes the units irrelevant: the same fit as on X.
+    same = PurifierTransformer(alpha=1.0, max_epochs=2, random_state=0)
+    np.testing.assert_allclose(same.fit(P, y, inputs=X).transform(Q), out, atol=1e-6)
+
+
+def test_weights_spoilt_by_the_last_step_are_a_named_error(digits_outputs, monkeypatch):
+    import torch
+
+    P, y, _, _ = digits_outputs
+    step = torch.optim.Adam.step
+
+    def spoiling_step(optimizer, *args, **kwargs):
+        result = step(optimizer, *args, **kwargs)
+        with torch.no_grad():
+            optimizer.param_groups[0]["params"][0].fill_(float("inf"))
+        return result
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spoiling_step)
+    # One epoch of one batch: the only loss is computed before the only step.
+    purifier = PurifierTransformer(max_epochs=1, batch_size=len(P), random_state=0)
+    with pytest.raises(ValueError, match=r"trained purifier produced NaN.*lr \(got"):
+        purifier.fit(P, y)

@@ -129,6 +129,38 @@ def test_a_million_classes():
     np.testing.assert_allclose(p, p_torch, atol=1e-12)
 
 
+def test_long_jobs_are_split_into_bounded_kernel_calls(monkeypatch):
+    from skmid.postprocessing import CMIPostProcessor, _base, _waterfill
+
+    rng = np.random.default_rng(7)
+    f = random_simplex(rng, 100, 7)
+    q = random_simplex(rng, 100, 7)
+    budget = rng.uniform(0, 1, 100)
+    whole = waterfill(f, q, budget)
+    defense = CMIPostProcessor(temperature=1.0, random_state=0)
+    defense.fit(f, np.arange(100) % 7)
+    whole_defended = defense.transform(f)
+
+    calls = []
+
+    def recording(kernel):
+        def call(*args):
+            calls.append(args[0].size)
+            return kernel(*args)
+
+        return call
+
+    monkeypatch.setattr(_waterfill, "KERNEL_CALL_ENTRIES", 50)
+    monkeypatch.setattr(_waterfill, "waterfill_serial", recording(waterfill_serial))
+    monkeypatch.setattr(
+        _base, "row_uniforms_serial", recording(_base.row_uniforms_serial)
+    )
+    np.testing.assert_array_equal(waterfill(f, q, budget), whole)
+    assert len(calls) == 15 and max(calls) <= 50  # 7 rows of 7 entries per call
+    np.testing.assert_array_equal(defense.transform(f), whole_defended)
+    assert max(calls) <= 50
+
+
 def test_serial_and_parallel_kernels_agree_bitwise():
     rng = np.random.default_rng(5)
     f = random_simplex(rng, 50, 30)
@@ -149,11 +181,17 @@ def test_serial_and_parallel_kernels_agree_bitwise():
         ([[0.5, 0.5]], [[np.nan, 0.5]], 0.1, "NaN"),
         ([[0.5, 0.5]], [[0.5, 0.5]], -0.1, "budget must be finite and >= 0"),
         ([[0.5, 0.5]], [[0.5, 0.5]], [0.1, 0.2], r"shape \(1,\)"),
+        ([[0.5, 0.5]], [0.2, 0.3, 0.5], 0.1, r"q of shape \(3,\) must have one"),
     ],
 )
 def test_bad_input_raises(f, q, budget, match):
     with pytest.raises(ValueError, match=match):
         waterfill(f, q, budget)
+    torch = pytest.importorskip("torch")
+    if np.all(np.isfinite(q)):  # the same refusal for tensors
+        tensors = torch.tensor(f, dtype=torch.float64), torch.tensor(q)
+        with pytest.raises(ValueError, match=match):
+            waterfill(*tensors, budget)
 
 
 def test_torch_matches_numba_and_keeps_device_and_dtype():
