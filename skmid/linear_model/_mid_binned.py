@@ -5,6 +5,13 @@ are linearly binned onto a regular grid of step ``grid_step`` (each weight split
 between its two neighbouring grid points), the three sums the penalty and its
 gradient need are Gaussian (and ``d * Gaussian``) convolutions on the grid,
 computed by FFT, and are linearly interpolated back to the predictions.
+
+Its error against the exact kernel, at the Silverman bandwidth and the default
+``grid_step=0.1`` (``benchmarks/bench_mid_linear.py``, normal and Student t3
+predictions, N from 1e3 to 1e5): 4e-7 to 2e-5 relative on the penalty (it
+shrinks as N grows), 3e-3 to 5e-3 of the largest entry on the gradient; both
+shrink like ``grid_step**2``. The exact kernel costs O(N) too, with a larger
+constant: binning is about 1.5x faster at 1e3 rows, 5x to 10x from 1e5 to 1e6.
 """
 
 import numpy as np

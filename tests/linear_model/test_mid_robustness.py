@@ -231,8 +231,8 @@ _LONG_FIT = textwrap.dedent(
 
     mixture_entropy(np.zeros(2000), np.full(2000, 1 / 2000), 1.0)  # load kernels
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(60000, 3))
-    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=60000)
+    X = rng.normal(size=(2_000_000, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=2_000_000)
     print("fitting", flush=True)
     MIDLinearRegression(lam=1.0, approximation="exact").fit(X, y)
     print("finished", flush=True)
@@ -242,8 +242,9 @@ _LONG_FIT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_long_exact_fit_honours_keyboard_interrupt():
-    # one evaluation of the exact penalty at N = 60000 takes tens of seconds;
-    # its kernel calls return to Python between row blocks
+    # one evaluation of the exact penalty at N = 2e6 takes about a second on
+    # two cores, the fit a minute; its kernel calls return to Python between
+    # blocks of tile rows
     process = subprocess.Popen(
         [sys.executable, "-c", _LONG_FIT],
         stdout=subprocess.PIPE,
