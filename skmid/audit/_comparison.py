@@ -1,13 +1,16 @@
 """The papers' comparison of output defenses on images (purifier and noise tables)."""
 
 import math
+import numbers
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
+from ..utils._validation import check_finite_output, check_int, check_scalar_choice
 from ._specs import AuditInputError
 
 #: Column -> label of the comparison table (the papers' Table II / Table I).
@@ -83,6 +86,9 @@ def comparison_defenses(dataset="digits", *, max_epochs=50, n_iter=10):
         TopLabelPostProcessor,
     )
 
+    check_scalar_choice(dataset, "dataset", set(DATASETS))
+    max_epochs = check_int(max_epochs, "max_epochs", 1)
+    n_iter = check_int(n_iter, "n_iter", 1)
     params = dict(DATASETS[dataset]["purifier"])
     epochs = max_epochs * params.pop("epochs_factor", 1)
     purifier = PurifierTransformer(max_epochs=epochs, **params)
@@ -239,12 +245,19 @@ def compare_output_defenses(
     -------
     comparison : DefenseComparison
     """
+    check_scalar_choice(dataset, "dataset", set(DATASETS))
+    max_epochs = check_int(max_epochs, "max_epochs", 1)
+    attack_epochs = check_int(attack_epochs, "attack_epochs", 1)
+    n_victims = check_int(n_victims, "n_victims", 1)
+    seeds = _check_seeds(seeds)
+    if defenses is not None and (not isinstance(defenses, Mapping) or not defenses):
+        raise ValueError(
+            "defenses must be a non-empty dict of name -> post-processing defense "
+            f"(or None); got {defenses!r}."
+        )
     X, y, shape = load_image_dataset(dataset, data_home)
     if defenses is None:
         defenses = comparison_defenses(dataset, max_epochs=max_epochs)
-    seeds = list(seeds)
-    if not seeds:
-        raise AuditInputError("give at least one seed")
     bar = _progress(len(seeds) * len(defenses), dataset, progress)
     rows, reconstructions = [], {}
     victims = None
@@ -292,6 +305,25 @@ def compare_output_defenses(
             "defenses": {name: repr(defense) for name, defense in defenses.items()},
         },
     )
+
+
+def _check_seeds(seeds):
+    """A list of distinct seeds NumPy accepts, at least one."""
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"seeds must be a sequence of ints; got {seeds!r}.")
+    seeds = list(seeds)
+    if not seeds:
+        raise AuditInputError("seeds must hold at least one seed")
+    for seed in seeds:
+        if (
+            isinstance(seed, (bool, np.bool_))
+            or not isinstance(seed, numbers.Integral)
+            or not 0 <= seed < 2**32
+        ):
+            raise ValueError(f"seeds must be ints in [0, 2**32 - 1]; got {seed!r}.")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct; got {seeds}.")
+    return [int(seed) for seed in seeds]
 
 
 def _evaluate_seed(X, y, parts, dataset, defenses, seed, attack_epochs, victims):
@@ -346,6 +378,10 @@ def _evaluate_seed(X, y, parts, dataset, defenses, seed, attack_epochs, victims)
         }
         for column, attack in membership.items():
             row[column] = attack.score(model, X[scored], y[scored], scored_member)
+        for column in COLUMNS:
+            check_finite_output(
+                row[column], source=f"the {column} of defense {name!r} (seed {seed})"
+            )
         images = None if victims is None else inversion.infer(model, X[victims])
         yield name, row, images
 

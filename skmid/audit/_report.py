@@ -1,15 +1,23 @@
 """Audit reports: results.csv, settings.json, plots, report.md and report.html."""
 
 import base64
+import contextlib
 import csv
 import html
 import json
-import math
+import os
+import shutil
+import signal
 import sys
+import threading
+import uuid
 from pathlib import Path
 
 from .._show_versions import _get_versions
+from .._version import __version__
+from ..model_selection._search import _check_budget
 from ..utils import import_optional_dependency
+from ._run import AuditResult
 
 _ROWS = {"test": "held-out rows", "train": "training rows"}
 
@@ -32,13 +40,18 @@ def plot_tradeoff(result, attack):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    spec = result.spec
+    spec = _check_result(result).spec
+    if attack not in spec.attacks:
+        raise ValueError(
+            f"attack {attack!r} is not one of this audit's attacks "
+            f"{sorted(spec.attacks)}."
+        )
     figure, ax = plt.subplots(figsize=(6.4, 4.4))
     for defense in spec.defenses:
         rows = [
             row
             for row in result.rows
-            if row["defense"] == defense.name and math.isfinite(row[spec.key(attack)])
+            if row["defense"] == defense.name and row[spec.key(attack)] is not None
         ]
         if not rows:
             continue
@@ -74,15 +87,28 @@ def plot_tradeoff(result, attack):
     return figure
 
 
+def _check_result(result):
+    if not isinstance(result, AuditResult):
+        raise TypeError(
+            f"result must be an AuditResult (from run_audit); got "
+            f"{type(result).__name__}."
+        )
+    return result
+
+
 def _format(value, digits=3):
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
     return f"{value:.{digits}f}"
+
+
+def _cell(row, spec, attack, statistic="mean"):
+    """An attack's statistic on the reported rows; "n/a" where there is none."""
+    value = row[spec.key(attack, statistic)]
+    return "n/a" if value is None else _format(value)
 
 
 def summary_rows(result):
     """Table rows (header first) for the terminal, Markdown and HTML."""
-    spec = result.spec
+    spec = _check_result(result).spec
     header = (
         ["defense", "setting", spec.utility_label]
         + [spec.attack_labels[a] for a in spec.attacks]
@@ -97,8 +123,8 @@ def summary_rows(result):
                 f"{_format(row['utility_mean'])} ± {_format(row['utility_std'])}",
             ]
             + [
-                f"{_format(row[spec.key(a)])} ± {_format(row[spec.key(a, 'std')])}"
-                if math.isfinite(row[spec.key(a)])
+                f"{_cell(row, spec, a)} ± {_cell(row, spec, a, 'std')}"
+                if row[spec.key(a)] is not None
                 else "n/a"
                 for a in spec.attacks
             ]
@@ -109,7 +135,8 @@ def summary_rows(result):
 
 def format_summary(result, *, max_advantage):
     """A short plain-text summary for the terminal."""
-    spec = result.spec
+    spec = _check_result(result).spec
+    _check_budget(max_advantage)
     columns = ["defense", "setting", "utility"] + list(spec.plot_attacks)
     lines = [
         f"skmid audit {spec.name}: {spec.description}",
@@ -119,7 +146,7 @@ def format_summary(result, *, max_advantage):
     lines.append(" ".join(f"{c:<{w}}" for c, w in zip(columns, widths, strict=True)))
     for row in result.rows:
         values = [row["defense"], row["setting"], _format(row["utility_mean"])] + [
-            _format(row[spec.key(a)]) for a in spec.plot_attacks
+            _cell(row, spec, a) for a in spec.plot_attacks
         ]
         lines.append(" ".join(f"{v:<{w}}" for v, w in zip(values, widths, strict=True)))
     lines.append(_budget_sentence(result, max_advantage))
@@ -138,10 +165,28 @@ def _budget_sentence(result, max_advantage):
     )
 
 
-def write_report(result, out_dir, *, max_advantage=0.02, command=None):
-    """Write the report files; returns ``{name: path}``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def write_report(
+    result, out_dir, *, max_advantage=0.02, command=None, overwrite=False
+):
+    """Write the report files into ``out_dir``; returns ``{name: path}``.
+
+    The report is written into a new folder beside ``out_dir`` and moved into
+    place only once complete, so an interrupted run leaves the previous
+    report (or none), never a mix of two runs. ``out_dir`` may be new, empty
+    or a previous skmid report (it holds the marker file ``.skmid-report``);
+    a folder holding other files is refused unless ``overwrite=True``, which
+    replaces the report's files there and keeps the others.
+    """
+    _check_result(result)
+    _check_budget(max_advantage)
+    return _publish(
+        out_dir,
+        lambda out: _write_audit_files(result, out, max_advantage, command),
+        overwrite=overwrite,
+    )
+
+
+def _write_audit_files(result, out, max_advantage, command):
     spec = result.spec
     paths = {}
 
@@ -156,6 +201,7 @@ def write_report(result, out_dir, *, max_advantage=0.02, command=None):
         + ["pareto"]
     )
     with open(paths["results.csv"], "w", newline="") as handle:
+        # A statistic that does not exist (None) is a blank cell.
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         for row in result.rows:
@@ -277,18 +323,32 @@ figure {{ display: inline-block; margin: 1em; }} img {{ max-width: 36em; }}
     return paths
 
 
-def write_comparison_report(comparison, out_dir, *, command=None):
+def write_comparison_report(comparison, out_dir, *, command=None, overwrite=False):
     """Write a defense comparison's report files; returns ``{name: path}``.
 
     report.md and report.html (the table, the papers' claims checked, the
     reconstruction figure), reconstructions.png, results.csv (one row per
     defense and seed), summary.csv (mean and standard deviation over seeds)
-    and settings.json.
+    and settings.json. ``out_dir`` and ``overwrite`` as for
+    :func:`write_report`.
     """
+    from ._comparison import DefenseComparison
+
+    if not isinstance(comparison, DefenseComparison):
+        raise TypeError(
+            "comparison must be a DefenseComparison (from compare_output_defenses); "
+            f"got {type(comparison).__name__}."
+        )
+    return _publish(
+        out_dir,
+        lambda out: _write_comparison_files(comparison, out, command),
+        overwrite=overwrite,
+    )
+
+
+def _write_comparison_files(comparison, out, command):
     from ._comparison import COLUMNS, claims, plot_reconstructions
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, rows in [
         ("results.csv", comparison.rows),
@@ -347,3 +407,164 @@ def write_comparison_report(comparison, out_dir, *, command=None):
         )
     )
     return paths
+
+
+# -- publishing a report folder ------------------------------------------------
+
+#: The file that marks a folder as a report skmid wrote; it lists the files.
+MARKER = ".skmid-report"
+
+
+def _check_out_dir(out_dir, *, overwrite=False, name="out_dir", flag="overwrite=True"):
+    """Where a report may go: refuse anything that would lose a user's files.
+
+    Returns the folder as an absolute path. ``name`` and ``flag`` are how the
+    caller spells the folder and the overwrite switch, for the messages.
+    """
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a folder path; got {out_dir!r}.")
+    if not os.fspath(out_dir):
+        raise ValueError(f"{name} must be a folder path; got an empty one.")
+    out = Path(os.path.abspath(out_dir))
+    if out.is_symlink():
+        out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{name} {out} is a file, not a folder.")
+    foreign = _foreign_entries(out)
+    if foreign and not overwrite:
+        listed = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ValueError(
+            f"{name} {out} holds files skmid did not write ({listed}); choose a "
+            f"new or empty folder, or pass {flag} to write the report's files there "
+            "and keep the others."
+        )
+    ancestor = out.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    probes = [ancestor] + ([out] if foreign else [])
+    for folder in probes:
+        if not folder.is_dir():
+            raise ValueError(f"{name} {out} cannot be made: {folder} is not a folder.")
+        try:
+            _fresh_folder(folder, ".skmid-probe-").rmdir()
+        except OSError as error:
+            raise ValueError(
+                f"{name} {out} cannot be written: {error.strerror or error} in "
+                f"{folder}."
+            ) from None
+    return out
+
+
+def _owned_files(out):
+    """The plain files of ``out`` that its marker lists (a previous report's)."""
+    try:
+        files = json.loads((out / MARKER).read_text())["files"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return set()
+    if not isinstance(files, list):
+        return set()
+    # Only plain files directly in ``out``: a marker naming "../x", a folder
+    # or a link must never make skmid delete what it points to.
+    return {
+        name
+        for name in files
+        if isinstance(name, str)
+        and name not in ("", ".", "..", MARKER)
+        and os.path.basename(name) == name
+        and (out / name).is_file()
+        and not (out / name).is_symlink()
+    }
+
+
+def _foreign_entries(out):
+    """What ``out`` holds that skmid did not write (sorted names)."""
+    if not out.is_dir():
+        return []
+    owned = _owned_files(out) | {MARKER}
+    return sorted(name for name in os.listdir(out) if name not in owned)
+
+
+def _fresh_folder(parent, prefix):
+    """A new, empty folder in ``parent`` (made with the usual permissions)."""
+    while True:
+        folder = parent / f"{prefix}{uuid.uuid4().hex[:12]}"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+
+
+def _publish(out_dir, write, *, overwrite, name="out_dir", flag="overwrite=True"):
+    """Run ``write(folder) -> {name: path}`` in a new folder, then move it in place.
+
+    The folder is made beside ``out_dir`` (same file system, so the moves are
+    renames) and only a complete report is moved into place, with Ctrl-C held
+    back during the moves: after an interruption ``out_dir`` holds the
+    previous report, never a mix of two runs.
+    """
+    out = _check_out_dir(out_dir, overwrite=overwrite, name=name, flag=flag)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = _fresh_folder(out.parent, f".{out.name}.skmid-new-")
+    except OSError as error:
+        raise ValueError(f"{name} {out} cannot be written: {error}") from None
+    try:
+        paths = write(staging)
+        files = sorted(path.name for path in paths.values())
+        (staging / MARKER).write_text(
+            json.dumps({"skmid": __version__, "files": files}, indent=2)
+        )
+        with _interrupt_deferred():
+            _move_into_place(staging, out, files)
+    except OSError as error:
+        raise ValueError(f"{name} {out}: could not write the report: {error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {key: out / path.name for key, path in paths.items()}
+
+
+def _move_into_place(staging, out, files):
+    foreign = _foreign_entries(out)
+    if not out.exists():
+        staging.rename(out)
+    elif not foreign:
+        # A previous report or an empty folder: swap the whole folder.
+        aside = out.parent / f".{out.name}.skmid-old-{uuid.uuid4().hex[:12]}"
+        out.rename(aside)
+        try:
+            staging.rename(out)
+        except BaseException:
+            aside.rename(out)
+            raise
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        # overwrite=True into a folder with the user's files: keep them, replace
+        # the report's own; no marker while the files are mixed.
+        previous = _owned_files(out)
+        (out / MARKER).unlink(missing_ok=True)
+        for name in files:
+            os.replace(staging / name, out / name)
+        for name in previous - set(files):
+            with contextlib.suppress(OSError):
+                (out / name).unlink()
+        os.replace(staging / MARKER, out / MARKER)
+
+
+@contextlib.contextmanager
+def _interrupt_deferred():
+    """Hold a Ctrl-C back until the block is done (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda *_: received.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt

@@ -1,9 +1,9 @@
 """Running an audit: every defense setting through privacy_utility_search."""
 
 import contextlib
+import math
 from dataclasses import dataclass, field
 
-import numpy as np
 from sklearn.model_selection import ParameterGrid
 
 from ..model_selection import (
@@ -11,13 +11,20 @@ from ..model_selection import (
     pareto_front,
     privacy_utility_search,
 )
+from ..model_selection._search import _check_n_jobs, _check_n_splits, _check_seed
 from ..utils import import_optional_dependency
-from ._specs import AuditInputError
+from ..utils._validation import check_int, check_scalar_choice
+from ._specs import AuditInputError, AuditSpec
 
 
 @dataclass
 class AuditResult:
-    """Rows of an audit: one per (defense, setting), with the run's settings."""
+    """Rows of an audit: one per (defense, setting), with the run's settings.
+
+    A row's attack statistics are finite numbers, or None where the attack
+    does not apply to the defense (``DefenseSpec.attacks``) or has no value
+    by design (a membership attack on the training rows).
+    """
 
     spec: object
     rows: list
@@ -34,16 +41,21 @@ class AuditResult:
         no row qualifies.
         """
         attack = self.spec.budget_attack
-        results = {
-            "mean_test_utility": [
-                self.spec.utility_sign * row["utility_mean"] for row in self.rows
-            ],
-            f"mean_test_{attack}": [row[self.spec.key(attack)] for row in self.rows],
-        }
-        try:
-            return self.rows[best_under_budget(max_advantage, attack=attack)(results)]
-        except ValueError:
+        refit = best_under_budget(max_advantage, attack=attack)
+        key = self.spec.key(attack)
+        rows = [row for row in self.rows if row[key] is not None]
+        if not any(row[key] <= max_advantage for row in rows):
             return None
+        return rows[
+            refit(
+                {
+                    "mean_test_utility": [
+                        self.spec.utility_sign * row["utility_mean"] for row in rows
+                    ],
+                    f"mean_test_{attack}": [row[key] for row in rows],
+                }
+            )
+        ]
 
 
 def run_audit(
@@ -87,11 +99,31 @@ def run_audit(
     Returns
     -------
     result : AuditResult
+
+    Raises
+    ------
+    ValueError
+        Naming the defense and setting, when a fit fails or when a utility
+        or an attack score is NaN or infinite (never reported as a blank).
     """
     from tqdm.auto import tqdm
 
-    if repeats < 1 or cv < 2:
-        raise AuditInputError("repeats must be >= 1 and cv >= 2")
+    if not isinstance(spec, AuditSpec):
+        raise TypeError(
+            "spec must be an AuditSpec (from warfarin_audit, steak_audit or "
+            f"csv_audit); got {type(spec).__name__}."
+        )
+    if not spec.defenses:
+        raise AuditInputError("spec has no defenses to audit")
+    cv = check_int(cv, "cv", 2)
+    repeats = check_int(repeats, "repeats", 1)
+    _check_n_jobs(n_jobs)
+    _check_seed(random_state)
+    if backend is not None:
+        check_scalar_choice(backend, "backend", {"dask"})
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise TypeError(f"scheduler must be an address (str); got {scheduler!r}.")
+    _check_n_splits(cv, spec.X, spec.y, stratified=spec.task == "classification")
     settings = [
         (defense, params)
         for defense in spec.defenses
@@ -107,22 +139,28 @@ def run_audit(
         )
         with bar:
             for defense, params in settings:
-                bar.set_postfix_str(f"{defense.name} {defense.setting_label(params)}")
-                names = defense.attacks or tuple(spec.attacks)
-                search = privacy_utility_search(
-                    defense.estimator,
-                    {key: [value] for key, value in params.items()},
-                    utility=spec.utility,
-                    attacks={name: spec.attacks[name] for name in names},
-                    cv=cv,
-                    n_repeats=repeats,
-                    n_jobs=jobs,
-                    random_state=random_state,
-                ).fit(spec.X, spec.y)
+                label = defense.setting_label(params)
+                bar.set_postfix_str(f"{defense.name} {label}")
+                names = tuple(a for a in spec.attacks if defense.applies(a))
+                try:
+                    search = privacy_utility_search(
+                        defense.estimator,
+                        {key: [value] for key, value in params.items()},
+                        utility=spec.utility,
+                        attacks={name: spec.attacks[name] for name in names},
+                        cv=cv,
+                        n_repeats=repeats,
+                        n_jobs=jobs,
+                        random_state=random_state,
+                    ).fit(spec.X, spec.y)
+                except ValueError as error:
+                    # Say which cell of the audit failed, not only what failed.
+                    cell = f"defense {defense.name} ({label})"
+                    raise ValueError(f"{cell}: {error}") from error
                 record = search.to_records()[0]
                 row = {
                     "defense": defense.name,
-                    "setting": defense.setting_label(params),
+                    "setting": label,
                     "params": params,
                     "utility_mean": spec.utility_sign * record["utility_mean"],
                     "utility_std": record["utility_std"],
@@ -130,8 +168,8 @@ def run_audit(
                 for attack in spec.attacks:
                     for rows_, source in [("test", ""), ("train", "train_")]:
                         for statistic in ["mean", "std"]:
-                            row[f"{attack}_{rows_}_{statistic}"] = record.get(
-                                f"{attack}_{source}{statistic}", float("nan")
+                            row[f"{attack}_{rows_}_{statistic}"] = _defined(
+                                record.get(f"{attack}_{source}{statistic}")
                             )
                 rows.append(row)
                 bar.update()
@@ -149,12 +187,26 @@ def run_audit(
     )
 
 
+def _defined(value):
+    """A statistic, or None where there is none by design.
+
+    None where the defense's spec declares that the attack does not apply
+    (the record has no such key) and for a membership attack's score on the
+    training rows; a computed score is always finite, as
+    privacy_utility_search raises on NaN or infinity, so None never hides a
+    failure.
+    """
+    return value if value is not None and math.isfinite(value) else None
+
+
 def _mark_pareto(spec, rows):
     attack = spec.budget_attack
-    utility = np.array([spec.utility_sign * row["utility_mean"] for row in rows])
-    leakage = np.array([row[spec.key(attack)] for row in rows])
-    finite = np.flatnonzero(np.isfinite(leakage))
-    front = set(finite[pareto_front(utility[finite], [leakage[finite]])].tolist())
+    scored = [i for i, row in enumerate(rows) if row[spec.key(attack)] is not None]
+    front = set()
+    if scored:
+        utility = [spec.utility_sign * rows[i]["utility_mean"] for i in scored]
+        leakage = [rows[i][spec.key(attack)] for i in scored]
+        front = {scored[i] for i in pareto_front(utility, [leakage])}
     for i, row in enumerate(rows):
         row["pareto"] = i in front
 

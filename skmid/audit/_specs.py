@@ -1,11 +1,13 @@
 """What each audit runs: data, utility, attacks and defenses with their grids."""
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..attacks import MAPAttributeInference, make_attack_scorer
+from ..utils._validation import check_scalar_choice
 
 
 class AuditInputError(ValueError):
@@ -20,6 +22,10 @@ class DefenseSpec:
     estimator: object
     param_grid: dict = field(default_factory=dict)
     attacks: tuple = None  # names of the attacks that apply; None: all
+
+    def applies(self, attack):
+        """Whether ``attack`` is run on this defense (declared, not inferred)."""
+        return self.attacks is None or attack in self.attacks
 
     def setting_label(self, params):
         if not params:
@@ -265,12 +271,22 @@ MAX_SENSITIVE_VALUES = 20
 
 
 def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
-    """An audit of a CSV file: regression or classification from the target."""
+    """An audit of a CSV file: regression or classification from the target.
+
+    Missing feature values are data (the trees give them a branch, the linear
+    pipelines impute them). A missing target or sensitive value, infinity or
+    a number too large to audit in any numeric column, a target with a single
+    value or a class of fewer than 5 rows is an :class:`AuditInputError`
+    naming the file, the column and the first offending row.
+    """
     from ..utils import import_optional_dependency
 
     pd = import_optional_dependency(
         "pandas", extra="datasets", feature="skmid audit --csv"
     )
+    check_scalar_choice(task, "task", {"auto", "regression", "classification"})
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or a path; got {type(path).__name__}.")
     path = Path(path)
     if not path.is_file():
         raise AuditInputError(f"no such file: {path}")
@@ -281,27 +297,31 @@ def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
     for role, column in (("target", target), ("sensitive", sensitive)):
         if column not in frame.columns:
             raise AuditInputError(
-                f"{role} column {column!r} is not in {path.name}; columns: "
+                f"{role} column {column!r} is not in {path}; columns: "
                 f"{', '.join(map(str, frame.columns[:12]))}"
             )
     if target == sensitive:
         raise AuditInputError("the target and the sensitive column must differ")
-    frame = frame.dropna(subset=[target, sensitive]).reset_index(drop=True)
+    _check_csv_values(frame, path, target, sensitive)
     if len(frame) < MIN_ROWS:
         raise AuditInputError(
-            f"too few rows: {len(frame)} with a target and a sensitive value "
-            f"(at least {MIN_ROWS} needed)"
+            f"too few rows in {path}: {len(frame)} (at least {MIN_ROWS} needed)"
         )
     n_sensitive = frame[sensitive].nunique()
     if n_sensitive < 2:
         raise AuditInputError(
-            f"the sensitive column {sensitive!r} has a single value; there is "
-            "nothing to infer"
+            f"the sensitive column {sensitive!r} of {path} has a single value; "
+            "there is nothing to infer"
         )
     if n_sensitive > MAX_SENSITIVE_VALUES:
         raise AuditInputError(
             f"the sensitive column {sensitive!r} has {n_sensitive} values; the MAP "
             f"attack needs a categorical column (at most {MAX_SENSITIVE_VALUES})"
+        )
+    if frame[target].nunique() < 2:
+        raise AuditInputError(
+            f"the target column {target!r} of {path} has a single value "
+            f"({frame[target].iloc[:1].tolist()[0]!r}); there is nothing to predict"
         )
     target_values = frame[target]
     numeric_target = pd.api.types.is_numeric_dtype(target_values) and not (
@@ -322,11 +342,12 @@ def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
     y = target_values.to_numpy()
     if task == "classification":
         y = y.astype(str) if not numeric_target else y
-        if pd.Series(y).value_counts().min() < 5:
-            rare = pd.Series(y).value_counts()
+        counts = pd.Series(y).value_counts()
+        if counts.min() < 5:
             raise AuditInputError(
-                f"the target class {rare.idxmin()!r} has only {rare.min()} rows; "
-                "every class needs at least 5 for cross-validation"
+                f"the target class {counts.index[-1:].tolist()[0]!r} of {path} has "
+                f"only {counts.min()} rows; every class needs at least 5 for "
+                "cross-validation"
             )
     categorical = [
         column
@@ -365,6 +386,48 @@ def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
             sensitive, categorical, random_state, _binned_dp_tree(numeric, random_state)
         ),
     )
+
+
+def _check_csv_values(frame, path, target, sensitive):
+    """Refuse missing targets or sensitive values, and infinite or huge numbers.
+
+    Missing feature values are data (the trees give them a branch, the linear
+    pipelines impute them); a row without a target or a sensitive value has
+    nothing to score, and infinity (or a range beyond float64) would turn
+    every fit and every score into NaN.
+    """
+    import pandas as pd
+
+    for role, column in (("target", target), ("sensitive", sensitive)):
+        missing = np.flatnonzero(frame[column].isna().to_numpy())
+        if missing.size:
+            raise AuditInputError(
+                f"the {role} column {column!r} of {path} has {missing.size} missing "
+                f"value(s), the first in data row {missing[0] + 1}; remove those rows"
+            )
+    for column in frame.columns:
+        values = frame[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(
+            values
+        ):
+            continue
+        values = values.to_numpy(dtype=float)
+        infinite = np.flatnonzero(np.isinf(values))
+        if infinite.size:
+            raise AuditInputError(
+                f"the column {column!r} of {path} holds {values[infinite[0]]} in "
+                f"data row {infinite[0] + 1}; every number must be finite"
+            )
+        present = values[~np.isnan(values)]
+        with np.errstate(over="ignore"):
+            # The regression pipelines scale by the range and square the target.
+            spread = np.ptp(present) if present.size else 0.0
+            square = np.max(present**2) if column == target and present.size else 0
+        if not (np.isfinite(spread) and np.isfinite(square)):
+            raise AuditInputError(
+                f"the column {column!r} of {path} holds values too large to audit "
+                f"(up to {np.max(np.abs(present)):.3g}); rescale it"
+            )
 
 
 def _binned_dp_tree(numeric, random_state):

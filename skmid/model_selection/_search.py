@@ -1,7 +1,9 @@
 """Privacy-utility search: utility and attack success over a parameter grid."""
 
+import math
 import numbers
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -9,16 +11,21 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
+    ParameterGrid,
     RepeatedKFold,
     RepeatedStratifiedKFold,
     StratifiedKFold,
 )
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _num_samples, check_consistent_length
 
 from ..attacks import AttackScorer
 from ..attacks._base import TrainingRowsRecorder
-from ..utils._validation import check_int
+from ..utils._validation import check_finite_output, check_int
 
 UTILITY = "utility"
+#: Most folds (cv times n_repeats) a search may run.
+MAX_SPLITS = 10_000
 
 
 def privacy_utility_search(
@@ -137,8 +144,23 @@ class PrivacyUtilitySearch:
         self.options = options
 
     def fit(self, X, y, **fit_params):
-        """Run the search on ``X, y``; returns ``self``."""
+        """Run the search on ``X, y``; returns ``self``.
+
+        A failing fit raises (``error_score="raise"``), and so does a NaN or
+        infinite mean utility or attack score, naming the setting and the
+        attack: a failure is never a blank. The one exception is a membership
+        attack on the training rows, undefined by design (NaN).
+        """
         options = self.options
+        if not hasattr(self.estimator, "fit"):
+            raise TypeError(
+                f"estimator must be an estimator (with fit); got {self.estimator!r}."
+            )
+        if not isinstance(options["attacks"], Mapping):
+            raise TypeError(
+                "attacks must be a dict of name -> attack scorer; got "
+                f"{type(options['attacks']).__name__}."
+            )
         attacks = dict(options["attacks"])
         if not attacks:
             raise ValueError("attacks must name at least one attack scorer.")
@@ -151,13 +173,27 @@ class PrivacyUtilitySearch:
             if name == UTILITY:
                 raise ValueError(f"{UTILITY!r} is reserved for the utility scorer.")
         self.attacks_ = attacks
-        scoring = {
-            UTILITY: check_scoring(self.estimator, options["utility"]),
-            **attacks,
-        }
+        try:
+            utility = check_scoring(self.estimator, options["utility"])
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"utility: {error}") from None
+        scoring = {UTILITY: utility, **attacks}
+        _check_n_jobs(options["n_jobs"])
+        _check_seed(options["random_state"])
         splitter = _splitter(
             self.estimator, options["cv"], options["n_repeats"], options["random_state"]
         )
+        if isinstance(options["cv"], numbers.Integral):
+            check_consistent_length(X, y)
+            _check_n_splits(
+                options["cv"], X, y, stratified=is_classifier(self.estimator)
+            )
+        try:
+            n_settings = len(ParameterGrid(self.param_grid))
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"param_grid: {error}") from None
+        if not n_settings:
+            raise ValueError("param_grid holds no setting.")
         estimator, param_grid = self.estimator, self.param_grid
         recording = any(
             getattr(scorer.attack, "needs_training_rows", False)
@@ -179,8 +215,11 @@ class PrivacyUtilitySearch:
             error_score="raise",
         )
         with warnings.catch_warnings():
-            # Membership scores on the training rows are undefined (NaN).
-            warnings.filterwarnings("ignore", message="One or more of the train scores")
+            # Membership scores on the training rows are undefined (NaN); any
+            # other non-finite score is an error (_check_finite_scores).
+            warnings.filterwarnings(
+                "ignore", message="One or more of the (train|test) scores"
+            )
             search.fit(X, y, **fit_params)
         results = search.cv_results_
         if recording:
@@ -200,11 +239,52 @@ class PrivacyUtilitySearch:
         self.attack_std_ = {a: results[f"std_test_{a}"] for a in attacks}
         self.attack_train_mean_ = {a: results[f"mean_train_{a}"] for a in attacks}
         self.attack_train_std_ = {a: results[f"std_train_{a}"] for a in attacks}
+        self._check_finite_scores()
         self.pareto_front_ = pareto_front(
             self.utility_mean_,
             [self._leakage(a) for a in attacks],
         )
         return self
+
+    def _check_finite_scores(self):
+        """A NaN or infinite mean is an error, not a blank in a report.
+
+        Scorers turn failures (an undefined metric, an overflow) into NaN;
+        left in, such a setting would silently drop out of the Pareto front
+        and of ``best_under_budget``. Membership scores on the training rows
+        are undefined by design (the members are those rows) and skipped.
+        """
+        columns = [("the utility", "held-out", self.utility_mean_, self.utility_std_)]
+        for name, scorer in self.attacks_.items():
+            attack = f"the attack {name!r}"
+            columns.append(
+                (attack, "held-out", self.attack_mean_[name], self.attack_std_[name])
+            )
+            if not getattr(scorer.attack, "needs_training_rows", False):
+                columns.append(
+                    (
+                        attack,
+                        "training",
+                        self.attack_train_mean_[name],
+                        self.attack_train_std_[name],
+                    )
+                )
+        for what, rows, *statistics in columns:
+            for values in statistics:
+                values = np.asarray(values, dtype=float)
+                bad = np.flatnonzero(~np.isfinite(values))
+                if bad.size:
+                    check_finite_output(
+                        values[bad[:1]],
+                        source=(
+                            f"{what} on the {rows} rows, for the setting "
+                            f"{self.params_[bad[0]]},"
+                        ),
+                        remedy=(
+                            "a scorer returned NaN or infinity on some fold "
+                            "(every fold's score is in cv_results_)"
+                        ),
+                    )
 
     def _leakage(self, attack):
         sign = 1.0 if self.attacks_[attack].higher_is_more_leakage else -1.0
@@ -291,21 +371,67 @@ def best_under_budget(max_advantage, *, attack, utility=UTILITY):
     ...        "mean_test_map": [0.4, 0.05, 0.0]})
     1
     """
-    if not isinstance(max_advantage, numbers.Real):
-        raise ValueError(f"max_advantage must be a number; got {max_advantage!r}.")
+    _check_budget(max_advantage)
+    for name, value in (("attack", attack), ("utility", utility)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a scorer's name (a str); got {value!r}.")
 
     def refit(cv_results):
-        attack_scores = np.asarray(cv_results[f"mean_test_{attack}"], dtype=float)
-        utilities = np.asarray(cv_results[f"mean_test_{utility}"], dtype=float)
+        utilities, attack_scores = (
+            _finite_column(cv_results, f"mean_test_{name}")
+            for name in (utility, attack)
+        )
+        if len(utilities) != len(attack_scores):
+            raise ValueError(
+                f"cv_results has {len(utilities)} utilities but {len(attack_scores)} "
+                f"{attack} scores."
+            )
+        if not len(utilities):
+            raise ValueError("cv_results holds no setting.")
         allowed = np.flatnonzero(attack_scores <= max_advantage)
         if allowed.size == 0:
             raise ValueError(
                 f"No setting keeps {attack} within {max_advantage}; the lowest "
-                f"is {np.nanmin(attack_scores):.4g}."
+                f"is {attack_scores.min():.4g}."
             )
         return int(allowed[np.argmax(utilities[allowed])])
 
     return refit
+
+
+def _check_budget(max_advantage):
+    if isinstance(max_advantage, (bool, np.bool_)) or not isinstance(
+        max_advantage, numbers.Real
+    ):
+        raise ValueError(f"max_advantage must be a number; got {max_advantage!r}.")
+    if not (math.isfinite(max_advantage) and max_advantage >= 0):
+        raise ValueError(
+            f"max_advantage must be a finite number >= 0; got {max_advantage!r}."
+        )
+
+
+def _finite_column(cv_results, key):
+    """``cv_results[key]`` as finite floats; a ValueError naming the row if not."""
+    try:
+        values = cv_results[key]
+    except (KeyError, TypeError, IndexError):
+        raise ValueError(
+            f"cv_results has no {key!r}: name the scorers of GridSearchCV's "
+            "scoring dict"
+        ) from None
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"cv_results[{key!r}] must hold numbers.") from None
+    if values.ndim != 1:
+        raise ValueError(f"cv_results[{key!r}] must be 1-D; got shape {values.shape}.")
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(
+            f"cv_results[{key!r}] is {values[bad[0]]} for setting {bad[0]}; every "
+            "setting needs a finite score."
+        )
+    return values
 
 
 def pareto_front(utility, leakages):
@@ -329,10 +455,24 @@ def pareto_front(utility, leakages):
     >>> pareto_front([1.0, 2.0, 3.0, 2.5], [[0.1, 0.5, 0.9, 0.95]])
     array([0, 1, 2])
     """
-    utility = np.asarray(utility, dtype=float)
-    costs = np.column_stack(
-        [-utility] + [np.asarray(leakage, dtype=float) for leakage in leakages]
-    )
+    utility = _finite_vector(utility, "utility")
+    if not len(utility):
+        raise ValueError("utility must hold at least one setting; got none.")
+    if isinstance(leakages, (str, bytes)) or not hasattr(leakages, "__iter__"):
+        raise TypeError(
+            "leakages must be a list of arrays of shape (n_settings,); got "
+            f"{leakages!r}."
+        )
+    columns = [-utility]
+    for j, leakage in enumerate(leakages):
+        leakage = _finite_vector(leakage, f"leakages[{j}]")
+        if len(leakage) != len(utility):
+            raise ValueError(
+                f"leakages[{j}] has {len(leakage)} values but utility has "
+                f"{len(utility)} (one per setting)."
+            )
+        columns.append(leakage)
+    costs = np.column_stack(columns)
     front = []
     for i in range(len(utility)):
         dominated = np.all(costs <= costs[i], axis=1) & np.any(costs < costs[i], axis=1)
@@ -340,6 +480,24 @@ def pareto_front(utility, leakages):
             front.append(i)
     front = np.array(front, dtype=np.intp)
     return front[np.argsort(utility[front], kind="stable")]
+
+
+def _finite_vector(values, name):
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold numbers, one per setting.") from None
+    if values.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D, one value per setting; got shape {values.shape}."
+        )
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(
+            f"{name} is {values[bad[0]]} for setting {bad[0]}; the Pareto front "
+            "needs finite values."
+        )
+    return values
 
 
 def _prefixed(param_grid, prefix):
@@ -352,8 +510,14 @@ def _prefixed(param_grid, prefix):
 
 def _splitter(estimator, cv, n_repeats, random_state):
     n_repeats = check_int(n_repeats, "n_repeats", 1)
-    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+    if isinstance(cv, (numbers.Real, np.bool_)):
         n_splits = check_int(cv, "cv", 2)
+        if n_splits * n_repeats > MAX_SPLITS:
+            # GridSearchCV lists every split up front: memory, not just time.
+            raise ValueError(
+                f"cv * n_repeats must be at most {MAX_SPLITS} folds in all; got "
+                f"cv={n_splits} and n_repeats={n_repeats}."
+            )
         classifier = is_classifier(estimator)
         if n_repeats == 1:
             kind = StratifiedKFold if classifier else KFold
@@ -363,3 +527,56 @@ def _splitter(estimator, cv, n_repeats, random_state):
     if n_repeats != 1:
         raise ValueError("n_repeats > 1 needs an integer cv (the number of folds).")
     return cv
+
+
+def _check_n_splits(n_splits, X, y, *, stratified, name="cv"):
+    """Refuse more folds than rows, or than rows of a class for stratified folds."""
+    n_samples = _num_samples(X)
+    if n_splits > n_samples:
+        raise ValueError(
+            f"{name}={n_splits} folds need at least {n_splits} rows; the data have "
+            f"{n_samples}."
+        )
+    if not stratified:
+        return
+    try:
+        classes, counts = np.unique(np.asarray(y), return_counts=True)
+    except TypeError:
+        return  # labels of mixed types: the estimator rejects them
+    if counts.size and counts.min() < n_splits:
+        rare = classes[np.argmin(counts)]
+        rare = rare.item() if isinstance(rare, np.generic) else rare
+        raise ValueError(
+            f"{name}={n_splits} stratified folds need {n_splits} rows of every "
+            f"class; class {rare!r} has {counts.min()}."
+        )
+
+
+def _check_n_jobs(n_jobs, name="n_jobs"):
+    """None or a non-zero int (joblib's -1 = every core)."""
+    if n_jobs is None:
+        return None
+    if (
+        isinstance(n_jobs, (bool, np.bool_))
+        or not isinstance(n_jobs, numbers.Integral)
+        or n_jobs == 0
+    ):
+        raise ValueError(
+            f"{name} must be None or a non-zero integer (-1: every core); got "
+            f"{n_jobs!r}."
+        )
+    return int(n_jobs)
+
+
+def _check_seed(random_state, name="random_state"):
+    """None, a RandomState, or an int seed NumPy accepts (0 to 2**32 - 1)."""
+    if isinstance(random_state, (bool, np.bool_)):
+        raise ValueError(f"{name} must be None, an int or a RandomState; got a bool.")
+    try:
+        check_random_state(random_state)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be None, an int in [0, 2**32 - 1] or a RandomState; got "
+            f"{random_state!r}."
+        ) from None
+    return random_state

@@ -1,19 +1,25 @@
 import csv
 import json
+import math
 
 import numpy as np
 import pytest
+from audit_files import write_classification_csv, write_regression_csv
 
 from skmid._cli import main
+from skmid.attacks import AttackScorer
 from skmid.audit import (
+    compare_output_defenses,
+    comparison_defenses,
     csv_audit,
+    format_summary,
     plot_tradeoff,
     run_audit,
     steak_audit,
     warfarin_audit,
     write_report,
 )
-from skmid.datasets import make_sensitive_classification, make_sensitive_regression
+from skmid.audit._report import summary_rows
 
 
 def small_warfarin():
@@ -49,6 +55,7 @@ def test_warfarin_audit_rows_and_trends(warfarin_result):
 def test_report_files_and_plot_series(warfarin_result, tmp_path):
     paths = write_report(warfarin_result, tmp_path, command="skmid audit warfarin")
     assert {p.name for p in tmp_path.iterdir()} == {
+        ".skmid-report",
         "report.md",
         "report.html",
         "results.csv",
@@ -102,7 +109,7 @@ def test_steak_audit_reduced(shared_data_home, tmp_path):
     # Trees memorise: the attacks work on training rows, not on held-out rows.
     assert id3["counts_f1_train_mean"] > id3["counts_f1_test_mean"] + 0.2
     assert rows["MID"]["counts_f1_train_mean"] < id3["counts_f1_train_mean"] - 0.3
-    assert np.isnan(rows["CMI"]["counts_f1_train_mean"])
+    assert rows["CMI"]["counts_f1_train_mean"] is None  # not run on CMI
     assert np.isfinite(rows["CMI"]["naive_f1_train_mean"])
     paths = write_report(result, tmp_path)
     figure = plot_tradeoff(result, "counts_f1")
@@ -111,36 +118,6 @@ def test_steak_audit_reduced(shared_data_home, tmp_path):
     labels = plot_tradeoff(result, "naive_f1").axes[0].get_legend_handles_labels()[1]
     assert labels == ["ID3", "MID", "Priority", "DP-ID3", "CMI"]
     assert "training rows" in paths["report.md"].read_text()
-
-
-def write_classification_csv(path, n=240):
-    data = make_sensitive_classification(
-        n_samples=n, sensitive_effect=3.0, random_state=0
-    )
-    rng = np.random.default_rng(0)
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["colour", "size", "height", "secret", "label"])
-        for row, label in zip(data.data, data.target, strict=True):
-            writer.writerow(
-                [
-                    ["red", "green", "blue", "grey"][int(row[0]) % 4],
-                    int(row[1]),
-                    round(float(rng.normal(170, 10)), 1),
-                    ["no", "yes", "maybe"][int(row[-1]) % 3],
-                    f"class_{label}",
-                ]
-            )
-
-
-def write_regression_csv(path, n=200):
-    data = make_sensitive_regression(n_samples=n, sensitive_effect=3.0, random_state=0)
-    genotype = np.array(["A", "B", "C"])[data.sensitive]
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["x0", "x1", "genotype", "dose"])
-        for row, g, target in zip(data.data, genotype, data.target, strict=True):
-            writer.writerow([row[0], row[1], g, target])
 
 
 def test_csv_classification_and_regression(tmp_path):
@@ -168,64 +145,147 @@ def test_csv_classification_and_regression(tmp_path):
     assert rows[0]["map_accuracy_test_mean"] > rows[1]["map_accuracy_test_mean"]
 
 
+@pytest.fixture
+def small_csv_regression(tmp_path):
+    path = tmp_path / "dose.csv"
+    write_regression_csv(path)
+    spec = csv_audit(path, target="dose", sensitive="genotype")
+    spec.select(["OLS", "MID"])
+    grid = spec.defenses[1].param_grid
+    spec.defenses[1].param_grid = {key: values[-1:] for key, values in grid.items()}
+    return spec
+
+
+def test_an_attack_not_run_is_na_not_a_number(small_csv_regression, tmp_path):
+    spec = small_csv_regression
+    # Declared by the spec: the budget attack does not apply to OLS here.
+    spec.defenses[0].attacks = ("map_accuracy",)
+    result = run_audit(spec, cv=3, repeats=1)
+    ols, mid = result.rows
+    assert ols["map_advantage_test_mean"] is None
+    assert ols["map_advantage_train_std"] is None
+    assert np.isfinite(ols["map_accuracy_test_mean"])
+    assert np.isfinite(mid["map_advantage_test_mean"])
+    assert not ols["pareto"] and mid["pareto"]
+    assert result.best_under_budget(1.0)["defense"] == "MID"
+    header, *table = summary_rows(result)
+    column = header.index(spec.attack_labels["map_advantage"])
+    assert table[0][column] == "n/a" and table[1][column] != "n/a"
+    paths = write_report(result, tmp_path / "report")
+    with open(paths["results.csv"]) as handle:
+        ols_line, mid_line = csv.DictReader(handle)
+    assert ols_line["map_advantage_test_mean"] == ""
+    assert float(mid_line["map_advantage_test_mean"]) == pytest.approx(
+        mid["map_advantage_test_mean"]
+    )
+
+
+class NaNForMID(AttackScorer):
+    """An attack scorer that fails (NaN) on the MID pipeline only."""
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        if "midlinearregression" in estimator.get_params():
+            return float("nan")
+        return super().__call__(estimator, X, y, **kwargs)
+
+
+def test_a_non_finite_attack_score_is_an_error_naming_the_cell(small_csv_regression):
+    spec = small_csv_regression
+    scorer = spec.attacks["map_advantage"]
+    spec.attacks["map_advantage"] = NaNForMID(scorer.attack, scorer.metric)
+    with pytest.raises(
+        ValueError,
+        match=r"defense MID \(lam=[^)]+\): the attack 'map_advantage' on the "
+        r"held-out rows, for the setting .* produced NaN",
+    ):
+        run_audit(spec, cv=3, repeats=1)
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"cv": 1}, ValueError, "cv must be an integer >= 2; got 1"),
+        ({"cv": math.nan}, ValueError, "cv must be an integer >= 2"),
+        ({"cv": 1000}, ValueError, "cv=1000 folds need at least 1000 rows"),
+        ({"repeats": 0}, ValueError, "repeats must be an integer >= 1"),
+        ({"repeats": 1.5}, ValueError, "repeats must be an integer >= 1"),
+        ({"n_jobs": 0}, ValueError, "n_jobs must be None or a non-zero integer"),
+        ({"backend": "spark"}, ValueError, "backend must be one of"),
+        ({"scheduler": 8786}, TypeError, "scheduler must be an address"),
+        ({"random_state": -1}, ValueError, "random_state must be None, an int in"),
+        ({"spec": "warfarin"}, TypeError, "spec must be an AuditSpec"),
+    ],
+)
+def test_run_audit_rejects_bad_arguments(
+    small_csv_regression, arguments, error, message
+):
+    arguments = {"spec": small_csv_regression, "cv": 2, "repeats": 1, **arguments}
+    with pytest.raises(error, match=message):
+        run_audit(**arguments)
+
+
+def test_reporting_functions_reject_bad_arguments(small_csv_regression, tmp_path):
+    small_csv_regression.select(["OLS"])
+    result = run_audit(small_csv_regression, cv=2, repeats=1)
+    for budget in (math.nan, math.inf, -0.1, "low"):
+        with pytest.raises(ValueError, match="max_advantage must be a"):
+            format_summary(result, max_advantage=budget)
+        with pytest.raises(ValueError, match="max_advantage must be a"):
+            write_report(result, tmp_path / "report", max_advantage=budget)
+    assert not (tmp_path / "report").exists()
+    with pytest.raises(ValueError, match="attack 'nope' is not one of"):
+        plot_tradeoff(result, "nope")
+    with pytest.raises(TypeError, match="result must be an AuditResult"):
+        write_report(result.rows, tmp_path / "report")
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["--csv", "missing.csv", "--target", "a", "--sensitive", "b"], "no such file"),
-        (
-            ["--csv", "{csv}", "--target", "nope", "--sensitive", "secret"],
-            "target column 'nope' is not in",
-        ),
-        (
-            [
-                "--csv",
-                "{csv}",
-                "--target",
-                "label",
-                "--sensitive",
-                "colour",
-                "--task",
-                "regression",
-            ],
-            "not numeric",
-        ),
-        (
-            ["--csv", "{one_value}", "--target", "label", "--sensitive", "secret"],
-            "single value",
-        ),
-        (
-            ["--csv", "{short}", "--target", "label", "--sensitive", "secret"],
-            "too few rows",
-        ),
-        (["--csv", "{csv}", "--target", "label"], "needs --target COL and --sensitive"),
-        ([], "give a dataset"),
-        (["warfarin", "--defenses", "ridge"], "unknown defense(s) ['ridge']"),
+        ({"dataset": "mnist"}, "dataset must be one of"),
+        ({"seeds": []}, "seeds must hold at least one seed"),
+        ({"seeds": 3}, "seeds must be a sequence of ints"),
+        ({"seeds": [-1]}, r"seeds must be ints in \[0, 2\*\*32 - 1\]"),
+        ({"seeds": [0.5]}, "seeds must be ints"),
+        ({"seeds": [1, 1]}, "seeds must be distinct"),
+        ({"defenses": {}}, "defenses must be a non-empty dict"),
+        ({"max_epochs": 0}, "max_epochs must be an integer >= 1"),
+        ({"attack_epochs": math.nan}, "attack_epochs must be an integer >= 1"),
+        ({"n_victims": -1}, "n_victims must be an integer >= 1"),
     ],
 )
-def test_cli_bad_input_is_one_clear_line(arguments, message, tmp_path, capsys):
-    good = tmp_path / "good.csv"
-    write_classification_csv(good)
-    lines = good.read_text().splitlines()
-    one_value = tmp_path / "one.csv"
-    one_value.write_text(
-        "\n".join(
-            [lines[0]]
-            + [
-                ",".join(line.split(",")[:3] + ["no", line.split(",")[4]])
-                for line in lines[1:]
-            ]
-        )
-    )
-    short = tmp_path / "short.csv"
-    short.write_text("\n".join(lines[:20]))
-    arguments = [
-        a.format(csv=good, one_value=one_value, short=short) for a in arguments
-    ]
-    assert main(["audit", *arguments, "--quiet", "--out", str(tmp_path / "out")]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
-    assert captured.err.startswith("skmid audit: error: ") and message in captured.err
+def test_comparison_rejects_bad_arguments_before_any_work(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        compare_output_defenses(**arguments)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"dataset": "mnist"}, "dataset must be one of"),
+        ({"max_epochs": 0}, "max_epochs must be an integer >= 1"),
+        ({"n_iter": math.inf}, "n_iter must be an integer >= 1"),
+    ],
+)
+def test_comparison_defenses_rejects_bad_arguments(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        comparison_defenses(**arguments)
+
+
+def test_csv_audit_rejects_bad_arguments(tmp_path):
+    path = tmp_path / "dose.csv"
+    write_regression_csv(path)
+    with pytest.raises(ValueError, match="task must be one of"):
+        csv_audit(path, target="dose", sensitive="genotype", task="ranking")
+    with pytest.raises(TypeError, match="path must be a str or a path"):
+        csv_audit(3, target="dose", sensitive="genotype")
+    with pytest.raises(ValueError, match="the target and the sensitive column"):
+        csv_audit(path, target="dose", sensitive="dose")
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",1e200"
+    path.write_text("\n".join(lines))
+    with pytest.raises(ValueError, match="'dose' of .* holds values too large"):
+        csv_audit(path, target="dose", sensitive="genotype")
 
 
 def test_cli_warfarin_writes_the_report(tmp_path, capsys):

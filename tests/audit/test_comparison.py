@@ -152,7 +152,7 @@ def test_command_line_writes_the_report(tmp_path, capsys):
     "argv, message",
     [
         (["audit", "digits", "--defenses", "nope"], "unknown defense(s) ['nope']"),
-        (["audit", "digits", "--repeats", "0"], "--repeats must be at least 1"),
+        (["audit", "digits", "--repeats", "0"], "argument --repeats: must be between"),
         (
             ["audit", "faces", "--data-home", "/nonexistent"],
             "Olivetti faces (olivetti_py3.pkz) were not found",

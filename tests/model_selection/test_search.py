@@ -1,9 +1,11 @@
+import math
+
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, KFold, RepeatedStratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
 
-from skmid.attacks import MAPAttributeInference, make_attack_scorer
+from skmid.attacks import AttackScorer, MAPAttributeInference, make_attack_scorer
 from skmid.datasets import make_sensitive_classification, make_sensitive_regression
 from skmid.linear_model import MIDLinearRegression
 from skmid.model_selection import (
@@ -89,7 +91,7 @@ def test_best_under_budget_picks_the_most_useful_allowed_setting(regression):
     ).fit(X, y)
     assert search.best_under_budget(1.0) == {"lam": 0.0}
     assert search.best_under_budget(0.02) == {"lam": 1000.0}
-    with pytest.raises(ValueError, match="No setting keeps map within -1"):
+    with pytest.raises(ValueError, match="max_advantage must be a finite number"):
         search.best_under_budget(-1.0)
 
 
@@ -145,7 +147,7 @@ def test_bad_arguments(regression):
     X, y, attack = regression
     scorer = make_attack_scorer(attack, "advantage")
 
-    def run(**overrides):
+    def run(estimator=None, param_grid=None, rows=None, **overrides):
         options = {
             "utility": "neg_mean_squared_error",
             "attacks": {"map": scorer},
@@ -153,8 +155,10 @@ def test_bad_arguments(regression):
         }
         options.update(overrides)
         return privacy_utility_search(
-            MIDLinearRegression(), {"lam": [0.0]}, **options
-        ).fit(X, y)
+            MIDLinearRegression() if estimator is None else estimator,
+            {"lam": [0.0]} if param_grid is None else param_grid,
+            **options,
+        ).fit(X[:rows], y[:rows])
 
     with pytest.raises(ValueError, match="make_attack_scorer"):
         run(attacks={"map": "accuracy"})
@@ -170,3 +174,117 @@ def test_bad_arguments(regression):
         run().best_under_budget(0.1, attack="nope")
     with pytest.raises(ValueError, match="max_advantage must be a number"):
         best_under_budget("low", attack="map")
+    with pytest.raises(TypeError, match="attacks must be a dict"):
+        run(attacks=[scorer])
+    with pytest.raises(TypeError, match="estimator must be an estimator"):
+        run(estimator="MID")
+    with pytest.raises(ValueError, match="utility: .*'no-such-scorer'"):
+        run(utility="no-such-scorer")
+    with pytest.raises(ValueError, match="param_grid holds no setting"):
+        run(param_grid=[])
+    with pytest.raises(ValueError, match="n_jobs must be None or a non-zero"):
+        run(n_jobs=0)
+    with pytest.raises(ValueError, match="random_state must be None, an int in"):
+        run(random_state=-1)
+    for cv in (1, 2.5, math.nan, True):
+        with pytest.raises(ValueError, match="cv must be an integer >= 2"):
+            run(cv=cv)
+    with pytest.raises(ValueError, match="cv=601 folds need at least 601 rows"):
+        run(cv=601)
+    with pytest.raises(ValueError, match="cv=3 folds need at least 3 rows; .* 1"):
+        run(rows=1)
+    # GridSearchCV lists every split up front: a huge n_repeats is refused.
+    with pytest.raises(ValueError, match="cv \\* n_repeats must be at most"):
+        run(n_repeats=10**9)
+    # A failing fit raises (error_score="raise"), it is not a NaN row.
+    with pytest.raises(ValueError, match="'lam' parameter of MIDLinearRegression"):
+        run(param_grid={"lam": [-1.0]})
+
+
+def test_stratified_folds_need_every_class_in_every_fold():
+    data = make_sensitive_classification(n_samples=120, random_state=0)
+    sensitive = data.data.shape[1] - 1
+    attack = MAPAttributeInference(sensitive).fit(data.data, data.target)
+    y = data.target.copy()
+    y[:3] = 7  # a class of three rows
+    search = privacy_utility_search(
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": [2]},
+        utility="accuracy",
+        attacks={"f1": make_attack_scorer(attack, "f1")},
+        cv=4,
+    )
+    with pytest.raises(ValueError, match="cv=4 stratified folds .* class 7 has 3"):
+        search.fit(data.data, y)
+
+
+class NaNAboveLam(AttackScorer):
+    """An attack scorer that fails (NaN) for settings with a large lam."""
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        if estimator.lam > 100:
+            return float("nan")
+        return super().__call__(estimator, X, y, **kwargs)
+
+
+def test_a_non_finite_score_is_an_error_naming_the_setting(regression):
+    X, y, attack = regression
+
+    def search(**options):
+        options = {
+            "utility": "neg_mean_squared_error",
+            "attacks": {"map": make_attack_scorer(attack, "advantage")},
+            "cv": 3,
+            "random_state": 0,
+            **options,
+        }
+        return privacy_utility_search(
+            MIDLinearRegression(), {"lam": [0.0, 1000.0]}, **options
+        ).fit(X, y)
+
+    with pytest.raises(
+        ValueError,
+        match=r"the attack 'map' on the held-out rows, for the setting "
+        r"\{'lam': 1000.0\}, produced NaN",
+    ):
+        search(attacks={"map": NaNAboveLam(attack, "advantage")})
+
+    def nan_utility(estimator, X, y):
+        return float("nan") if estimator.lam > 100 else 1.0
+
+    with pytest.raises(ValueError, match=r"the utility .*\{'lam': 1000.0\}"):
+        search(utility=nan_utility)
+
+
+@pytest.mark.parametrize(
+    "utility, leakages, message",
+    [
+        ([1.0, math.nan], [[0.1, 0.2]], "utility is nan for setting 1"),
+        ([1.0, 2.0], [[0.1, math.inf]], r"leakages\[0\] is inf for setting 1"),
+        ([1.0, 2.0], [[0.1, 0.2], [math.nan, 0.2]], r"leakages\[1\] is nan .* 0"),
+        ([1.0, 2.0], [[0.1]], r"leakages\[0\] has 1 values but utility has 2"),
+        ([], [[]], "utility must hold at least one setting"),
+        ([[1.0, 2.0]], [[0.1, 0.2]], "utility must be 1-D"),
+        (["high", "low"], [[0.1, 0.2]], "utility must hold numbers"),
+        ([1.0, 2.0], [0.1, 0.2], r"leakages\[0\] must be 1-D"),
+    ],
+)
+def test_pareto_front_rejects_bad_values(utility, leakages, message):
+    with pytest.raises(ValueError, match=message):
+        pareto_front(utility, leakages)
+
+
+@pytest.mark.parametrize("budget", [math.nan, math.inf, -math.inf, -0.01])
+def test_best_under_budget_rejects_a_non_finite_or_negative_budget(budget):
+    with pytest.raises(ValueError, match="max_advantage must be a finite number"):
+        best_under_budget(budget, attack="map")
+
+
+def test_best_under_budget_refit_rejects_bad_results():
+    refit = best_under_budget(0.1, attack="map")
+    with pytest.raises(ValueError, match=r"'mean_test_map'\] is nan for setting 1"):
+        refit({"mean_test_utility": [1.0, 2.0], "mean_test_map": [0.0, math.nan]})
+    with pytest.raises(ValueError, match="cv_results has no 'mean_test_map'"):
+        refit({"mean_test_utility": [1.0]})
+    with pytest.raises(ValueError, match="No setting keeps map within 0.1"):
+        refit({"mean_test_utility": [1.0, 2.0], "mean_test_map": [0.3, 0.2]})
