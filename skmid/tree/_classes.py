@@ -11,7 +11,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._encoding import encode_column, fit_categories, is_missing
+from ._encoding import (
+    EXACT_INTEGER_LIMIT,
+    category_lookup,
+    encode_column,
+    fit_categories,
+    is_missing,
+)
 from ._tree import CategoricalTree
 from ._tree_kernels import (
     CRITERION_ENTROPY,
@@ -19,9 +25,11 @@ from ._tree_kernels import (
     CRITERION_GINI,
     PENALTY_LABEL,
     PENALTY_LEAF,
+    REDO,
     WORK_PER_CALL,
-    apply_tree,
     build_tree,
+    flatten_tree,
+    traverse,
 )
 
 _CRITERIA = {
@@ -30,6 +38,18 @@ _CRITERIA = {
     "gain_ratio": CRITERION_GAIN_RATIO,
 }
 _PENALIZED_OUTPUTS = {"leaf": PENALTY_LEAF, "label": PENALTY_LABEL}
+# Input dtypes the traversal kernel is compiled for; other real dtypes are
+# converted to the widest of their kind (exactly, uint64 aside: object path).
+_KERNEL_DTYPES = {np.dtype(t) for t in ["float64", "float32", "int64", "int32"]}
+
+
+def _class_distribution(counts):
+    """Rows of class counts, normalised (uniform for a row without positive counts)."""
+    counts = np.clip(counts, 0.0, None)
+    totals = counts.sum(axis=1, keepdims=True)
+    uniform = np.full_like(counts, 1.0 / counts.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, counts / totals, uniform)
 
 
 class BaseCategoricalTree(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
@@ -72,9 +92,20 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             fit_categories(X[:, j]) if self.categorical_features_[j] else None
             for j in range(X.shape[1])
         ]
+        # Numeric input is traversed without encoding when the categories are
+        # numbers: None (object path only) for strings and the like.
+        self._numeric_lookup = category_lookup(self.categories_)
         codes, values = self._encode(X)
-        self.tree_ = self._grow(codes, values, y_codes.astype(np.int64))
-        self.tree_.categories = self.categories_
+        self.tree_ = tree = self._grow(codes, values, y_codes.astype(np.int64))
+        tree.categories = self.categories_
+        self._flat_tree = flatten_tree(
+            tree.feature,
+            tree.threshold,
+            tree.slot_start,
+            tree.slot_child,
+            ~self.categorical_features_,
+        )
+        self._node_proba = _class_distribution(tree.value)
         return self
 
     @abstractmethod
@@ -138,28 +169,73 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 )
         return codes, values
 
-    def _stops(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
-        codes, values = self._encode(X)
+    def _kernel_input(self, X, encode):
+        """``X`` as the traversal kernel reads it, and the kernel's settings.
+
+        Real-valued input goes as it is (no copy for the common dtypes); other
+        input, categories that are not numbers, or ``encode``, through
+        :meth:`_encode`, whose codes then stand for themselves. Returns the
+        data, the columns to check for infinite values, the category lookup
+        and the magnitude above which integers are not exact.
+        """
+        unchecked = np.empty(0, dtype=np.int64)
+        lookup = None if encode else self._numeric_lookup
+        if lookup is None or X.dtype.kind not in "biuf" or X.dtype == np.uint64:
+            codes, values = self._encode(X)
+            encoded = np.where(self.categorical_features_, codes, values)
+            identity = category_lookup(
+                [None if c is None else np.arange(len(c)) for c in self.categories_]
+            )
+            return encoded, unchecked, identity, np.inf
+        if X.dtype not in _KERNEL_DTYPES:
+            X = X.astype(np.float64 if X.dtype.kind == "f" else np.int64)
+        if X.dtype.kind in "iu":
+            return X, unchecked, lookup, EXACT_INTEGER_LIMIT
+        return X, np.flatnonzero(~self.categorical_features_), lookup, np.inf
+
+    def _traverse(self, X, node_proba, encode=False):
+        """Node where each row stops, and its row of ``node_proba`` (if given)."""
+        data, numeric_columns, lookup, exact_limit = self._kernel_input(X, encode)
         tree = self.tree_
+        is_numeric = ~self.categorical_features_
+        n_rows = data.shape[0]
+        stops = np.empty(n_rows, dtype=np.int64)
+        with_proba = node_proba is not None
+        if not with_proba:
+            node_proba = np.empty((0, 0))
+        proba = np.empty((n_rows if with_proba else 0, node_proba.shape[1]))
         # A row visits at most max_depth + 1 nodes; calls of bounded work let
         # Ctrl-C through (compiled code does not see it).
         rows_per_call = max(1, WORK_PER_CALL // (tree.max_depth + 1))
-        return np.concatenate(
-            [
-                apply_tree(
-                    codes[start : start + rows_per_call],
-                    values[start : start + rows_per_call],
-                    ~self.categorical_features_,
-                    tree.feature,
-                    tree.threshold,
-                    tree.slot_start,
-                    tree.slot_child,
-                )
-                for start in range(0, codes.shape[0], rows_per_call)
-            ]
-        )
+        for start in range(0, n_rows, rows_per_call):
+            rows = slice(start, start + rows_per_call)
+            traverse(
+                data[rows],
+                numeric_columns,
+                is_numeric,
+                lookup,
+                exact_limit,
+                self._flat_tree,
+                node_proba,
+                stops[rows],
+                proba[rows],
+            )
+        redo = stops == REDO
+        if redo.any():
+            # the object path raises on infinite values and compares exactly
+            stops[redo], redone = self._traverse(
+                X[redo], node_proba if with_proba else None, encode=True
+            )
+            if with_proba:
+                proba[redo] = redone
+        return stops, proba
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
+
+    def _stops(self, X):
+        return self._traverse(self._validated(X), None)[0]
 
     def apply(self, X):
         """Node at which each row's traversal stops.
@@ -205,12 +281,7 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             Class counts of the node, normalised (uniform for a node without
             positive counts).
         """
-        stops = self._stops(X)
-        counts = np.clip(self.tree_.value[stops], 0.0, None)
-        totals = counts.sum(axis=1, keepdims=True)
-        uniform = np.full_like(counts, 1.0 / counts.shape[1])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(totals > 0, counts / totals, uniform)
+        return self._traverse(self._validated(X), self._node_proba)[1]
 
     def predict(self, X):
         """Most frequent class of the node where each row stops.
