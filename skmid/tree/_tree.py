@@ -1,7 +1,11 @@
 """The fitted structure of a categorical tree: what a white-box attacker sees."""
 
+from numbers import Integral
+
 import numpy as np
 from scipy import sparse
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils.validation import check_is_fitted
 
 
 class CategoricalTree:
@@ -123,6 +127,18 @@ class CategoricalTree:
         )
 
 
+@validate_params(
+    {
+        "decision_tree": [HasMethods(["fit", "predict_proba"])],
+        "feature_names": ["array-like", None],
+        "class_names": ["array-like", None],
+        "show_counts": ["boolean"],
+        "max_depth": [Interval(Integral, 0, None, closed="left")],
+        # Beyond float64's 17 significant digits more decimals show nothing.
+        "decimals": [Interval(Integral, 0, 17, closed="both")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def export_text(
     decision_tree,
     *,
@@ -166,6 +182,7 @@ def export_text(
     |   |--- class: play
     <BLANKLINE>
     """
+    check_is_fitted(decision_tree, "tree_")
     tree = decision_tree.tree_
     if feature_names is None:
         names = getattr(decision_tree, "feature_names_in_", None)
@@ -176,6 +193,14 @@ def export_text(
         )
     if class_names is None:
         class_names = [str(label) for label in decision_tree.classes_]
+    for name, given, expected in [
+        ("feature_names", feature_names, decision_tree.n_features_in_),
+        ("class_names", class_names, len(decision_tree.classes_)),
+    ]:
+        if len(given) != expected:
+            raise ValueError(
+                f"{name} has {len(given)} entries but the tree has {expected}."
+            )
     lines = []
 
     def leaf_line(node, indent):

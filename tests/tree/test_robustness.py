@@ -356,3 +356,31 @@ def test_bad_X_is_rejected(make, X_fit, X_predict, error, match):
 def test_edge_inputs_give_valid_probabilities(make, X, y):
     estimator = make().fit(X, y)
     assert_valid_proba(estimator.predict_proba(X), len(np.unique(y)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"max_depth": -1}, "max_depth"),
+        ({"max_depth": float("nan")}, "max_depth"),
+        ({"decimals": 400}, "decimals"),
+        ({"decimals": "two"}, "decimals"),
+        ({"feature_names": ["a"]}, "feature_names"),
+        ({"class_names": ["a", "b", "c"]}, "class_names"),
+    ],
+)
+def test_export_text_refuses_bad_arguments_by_name(kwargs, name):
+    from skmid.tree import export_text
+
+    tree = MIDDecisionTreeClassifier(lam=0.0).fit([[0, 1], [1, 0]], [0, 1])
+    with pytest.raises(ValueError, match=name):
+        export_text(tree, **kwargs)
+
+
+def test_export_text_refuses_an_unfitted_tree():
+    from sklearn.exceptions import NotFittedError
+
+    from skmid.tree import export_text
+
+    with pytest.raises(NotFittedError):
+        export_text(MIDDecisionTreeClassifier())
