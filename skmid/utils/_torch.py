@@ -164,8 +164,9 @@ def build_network(factory, seed, device="cpu"):
     with torch.device("meta"):
         module = factory()
     # to_empty leaves parameters and buffers uninitialised; init_weights fills
-    # the parameters and resets the norm layers' running statistics.
-    return init_weights(module.to_empty(device=device), seed)
+    # the parameters (from a CPU generator, hence on the CPU first) and resets the
+    # norm layers' running statistics.
+    return init_weights(module.to_empty(device="cpu"), seed).to(device)
 
 
 def as_tensor(array, device):

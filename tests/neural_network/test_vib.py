@@ -135,7 +135,7 @@ def test_custom_encoder(digits):
 
 def test_bad_input(digits):
     X, y, _, _ = digits
-    with pytest.raises(ValueError, match="lam must be"):
+    with pytest.raises(ValueError, match="'lam' parameter"):
         VIBClassifier(lam=-1.0).fit(X, y)
     with pytest.raises(ValueError, match="NaN"):
         VIBClassifier(max_epochs=1).fit(np.full((10, 3), np.nan), np.arange(10) % 2)
