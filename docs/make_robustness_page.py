@@ -78,7 +78,7 @@ def _table(rows, header):
         for row in rows
     ]
     lines.append(rule)
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def main(argv=None):
