@@ -46,6 +46,7 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.utils import get_tags
 
+import skmid
 from skmid.utils.discovery import all_estimators
 
 #: Seconds a case may run before it counts as a hang.
@@ -60,18 +61,8 @@ OUTCOMES = (
 )
 ACCEPTABLE = {"clear error", "valid result"}
 
-SUBPACKAGES = [
-    "attacks",
-    "audit",
-    "datasets",
-    "linear_model",
-    "metrics",
-    "model_selection",
-    "neural_network",
-    "postprocessing",
-    "tree",
-    "utils",
-]
+# The subpackages the package root exposes, so a new one is probed at once.
+SUBPACKAGES = list(skmid._SUBMODULES)
 
 #: The project's shared data folder, as laid out beside the checkout.
 SHARED_DATA_HOME = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
