@@ -18,7 +18,7 @@ from ..utils._validation import (
     check_probability_matrix,
     encode_class_labels,
 )
-from ._waterfill import PARALLEL_MIN_ENTRIES, kernel_row_chunks
+from ._waterfill import invalid_probability_rows, kernel_calls
 from ._waterfill_kernels import row_uniforms_parallel, row_uniforms_serial
 
 #: Relative margin by which the label modifier lifts the predicted class.
@@ -65,6 +65,11 @@ def preserve_predicted_label(p_original, p_defended):
             "p_original and p_defended must have the same shape; got "
             f"{p_original.shape} and {p_defended.shape}."
         )
+    return _restore_label(p_original, p_defended)
+
+
+def _restore_label(p_original, p_defended):
+    """:func:`preserve_predicted_label` of matrices known to be valid."""
     label = p_original.argmax(axis=1)
     moved = np.flatnonzero(p_defended.argmax(axis=1) != label)
     if moved.size == 0:
@@ -84,13 +89,16 @@ class BasePostProcessor(
     ``fit`` and ``transform`` validate once (rows on the simplex, the fitted
     number of columns) and check that the output stays on the simplex;
     subclasses write only ``_fit(P, codes)`` and ``_transform(P)``. A subclass
-    with a ``preserve_label`` parameter gets the label modifier applied after
-    ``_transform``. Inputs are ``P`` of shape (n_samples, n_classes); the
-    optional ``y`` of ``fit`` holds column indices or labels in column order
-    (see :func:`skmid.utils.encode_class_labels`).
+    whose ``_transform`` checks the rows it writes itself (and raises as
+    ``_check_output`` would) sets ``_checks_own_output``, which spares a pass
+    over the output. A subclass with a ``preserve_label`` parameter gets the
+    label modifier applied after ``_transform``. Inputs are ``P`` of shape
+    (n_samples, n_classes); the optional ``y`` of ``fit`` holds column indices
+    or labels in column order (see :func:`skmid.utils.encode_class_labels`).
     """
 
     _parameter_constraints = {}
+    _checks_own_output = False
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, P, y=None):
@@ -149,9 +157,13 @@ class BasePostProcessor(
         check_is_fitted(self)
         P = self._validate_probabilities(P, reset=False)
         defended = self._transform(P)
+        checked = self._checks_own_output
         if getattr(self, "preserve_label", False):
-            defended = preserve_predicted_label(P, defended)
-        self._check_output(defended)
+            labelled = _restore_label(P, defended)
+            checked = checked and labelled is defended
+            defended = labelled
+        if not checked:
+            self._check_output(defended)
         return defended
 
     def _fit(self, P, codes):
@@ -199,6 +211,8 @@ class BasePostProcessor(
         """Defended version of the validated probability matrix ``P``."""
 
     def _validate_probabilities(self, P, *, reset):
+        if not reset and self._is_valid_plain_array(P):
+            return P
         # check_array first, so that its messages name P rather than X.
         try:
             array = check_array(P, dtype=np.float64, input_name="P", estimator=self)
@@ -209,7 +223,35 @@ class BasePostProcessor(
         validate_data(self, P, reset=reset, skip_check_array=True)
         return check_probability_matrix(array, input_name="P")
 
+    def _is_valid_plain_array(self, P):
+        """Whether ``P`` passes every check of ``transform`` as it is.
+
+        A C-contiguous float64 ndarray of the fitted width, for a defense fitted
+        without feature names, needs no conversion, and one numba pass decides
+        what ``check_array``, ``validate_data`` and ``check_probability_matrix``
+        would (finite, non-negative, rows summing to 1 in NumPy's order): on a
+        small batch their fixed costs exceed the defense's own.
+        """
+        return (
+            type(P) is np.ndarray
+            and P.dtype == np.float64
+            and P.ndim == 2
+            and P.flags.c_contiguous
+            and P.shape[0] > 0
+            and P.shape[1] == getattr(self, "n_features_in_", None)
+            and not hasattr(self, "feature_names_in_")
+            and invalid_probability_rows(P)[1] == 0
+        )
+
     def _check_output(self, defended):
+        if (
+            type(defended) is np.ndarray
+            and defended.dtype == np.float64
+            and defended.ndim == 2
+            and defended.flags.c_contiguous
+            and invalid_probability_rows(defended)[1] == 0
+        ):
+            return  # the checks below, in one pass
         check_finite_output(defended, source=f"{type(self).__name__}.transform")
         # A defense that leaves the simplex is a bug in skmid, not bad input.
         if (defended < 0).any() or np.any(
@@ -230,12 +272,9 @@ class BasePostProcessor(
         """
         P = np.ascontiguousarray(P)
         uniforms = np.empty((P.shape[0], n_draws))
-        for rows in kernel_row_chunks(*P.shape):
-            kernel = (
-                row_uniforms_parallel
-                if P[rows].size >= PARALLEL_MIN_ENTRIES
-                else row_uniforms_serial
-            )
+        for rows, kernel, _ in kernel_calls(
+            row_uniforms_serial, row_uniforms_parallel, *P.shape
+        ):
             uniforms[rows] = kernel(
                 P[rows], float(self.hash_resolution), self.hash_seed_, n_draws
             )

@@ -6,13 +6,10 @@ import warnings
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..metrics._privacy import (
-    class_mean_probabilities,
-    normalized_entropy_unchecked,
-)
+from ..metrics._privacy import class_mean_probabilities
 from ._base import BasePostProcessor
-from ._waterfill import solve_waterfill
-from ._waterfill_kernels import MAX_HASH_RESOLUTION
+from ._waterfill import kernel_calls
+from ._waterfill_kernels import MAX_HASH_RESOLUTION, cmi_parallel, cmi_serial
 
 
 class CMIPostProcessor(BasePostProcessor):
@@ -114,6 +111,7 @@ class CMIPostProcessor(BasePostProcessor):
         ],
         "random_state": ["random_state"],
     }
+    _checks_own_output = True
 
     def __init__(
         self,
@@ -158,24 +156,32 @@ class CMIPostProcessor(BasePostProcessor):
         self.class_counts_ = counts.astype(np.intp)
 
     def _transform(self, P):
-        n_classes = P.shape[1]
-        if self.temperature is None:
-            weights = P
-        else:
-            # Shifting before dividing keeps the top class at logit 0: a tiny
-            # temperature sends the others to -inf (weight 0), never to NaN.
-            with np.errstate(over="ignore"):
-                logits = (P - P.max(axis=1, keepdims=True)) / self.temperature
-            weights = np.exp(logits)
-            weights /= weights.sum(axis=1, keepdims=True)
-        uniforms = self._row_uniforms(P, 1)
-        cumulative = np.cumsum(weights, axis=1)
-        drawn = (cumulative < uniforms * cumulative[:, -1:]).sum(axis=1)
-        drawn = np.minimum(drawn, n_classes - 1)
-        budget = np.full(P.shape[0], float(self.epsilon))
-        if self.adaptive:
-            budget *= normalized_entropy_unchecked(P)
-        return solve_waterfill(P, self.class_prototypes_[drawn], budget)
+        # One kernel per row block does it all (hash, label draw, entropy,
+        # water-filling, and the check of the rows it writes): at small K the
+        # cost of a query is its fixed costs, and at large K its passes over P.
+        P = np.ascontiguousarray(P)
+        prototypes = np.ascontiguousarray(self.class_prototypes_, dtype=np.float64)
+        out = np.empty_like(P)
+        status = np.empty(P.shape[0], dtype=np.int8)
+        temperature = -1.0 if self.temperature is None else float(self.temperature)
+        flagged = 0
+        for rows, kernel, n_blocks in kernel_calls(cmi_serial, cmi_parallel, *P.shape):
+            flagged += kernel(
+                P[rows],
+                prototypes,
+                float(self.epsilon),
+                temperature,
+                bool(self.adaptive),
+                float(self.hash_resolution),
+                self.hash_seed_,
+                out[rows],
+                status[rows],
+                n_blocks,
+            )
+        if flagged:
+            self._check_output(out)
+            raise RuntimeError("The defense produced rows off the probability simplex.")
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

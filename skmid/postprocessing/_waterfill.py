@@ -13,10 +13,17 @@ problem (13)/(14) of the Stealthy Shield Defense paper.
 
 import numbers
 
+import numba
 import numpy as np
 
-from ..utils._validation import check_probability_matrix
-from ._waterfill_kernels import waterfill_parallel, waterfill_serial
+from ..utils._validation import PROBABILITY_ATOL, check_probability_matrix
+from ._waterfill_kernels import (
+    INVALID_INPUT,
+    invalid_rows_parallel,
+    invalid_rows_serial,
+    waterfill_parallel,
+    waterfill_serial,
+)
 
 #: Below this many entries (rows x classes) the serial kernel is faster.
 PARALLEL_MIN_ENTRIES = 20_000
@@ -59,9 +66,15 @@ def waterfill(f, q, budget):
     Entries with :math:`f_k < q_k` rise to the level :math:`w_\uparrow q_k` (the
     half the paper writes out); entries with :math:`f_k > q_k` fall to
     :math:`w_\downarrow q_k` (the mirror half). Each level is the root of a
-    monotone piecewise-linear function; the numba kernel finds it by randomised
-    selection over the breakpoints :math:`f_k / q_k` (O(K) expected work per
-    row, no sort) and runs in parallel over rows.
+    monotone piecewise-linear function of the level with breakpoints
+    :math:`f_k / q_k`. The numba kernel finds both in three streaming passes
+    over a row, without sorting or moving it: a histogram of the breakpoints
+    that locates each root within 1/8 octave, a copy of the few entries of
+    that bucket into a small scratch where a selection finds the exact root,
+    and the clipping pass that writes :math:`p`. The same first pass checks
+    that the rows of ``f`` and ``q`` are probability vectors, and the kernel
+    runs in parallel over rows. Time and memory per row are O(K), with no
+    allocation that grows with K besides the output.
 
     Entries with :math:`q_k = 0` cannot keep any mass at finite KL, so the
     falling half drains them first. If they hold more than
@@ -110,7 +123,7 @@ def waterfill(f, q, budget):
         from ._waterfill_torch import waterfill_torch
 
         return waterfill_torch(f, q, budget)
-    f = check_probability_matrix(f, input_name="f")
+    f = _probability_rows(f, "f")
     q = np.asarray(q)
     if q.ndim == 1:
         if q.shape[0] != f.shape[1]:
@@ -118,29 +131,103 @@ def waterfill(f, q, budget):
                 f"q of shape {q.shape} must have one entry per column of f "
                 f"({f.shape[1]}), or the shape of f."
             )
-        q = np.broadcast_to(q, f.shape)
-    q = check_probability_matrix(q, input_name="q")
-    if q.shape != f.shape:
-        raise ValueError(
-            f"f and q must have the same shape; got {f.shape} and {q.shape}."
+        # One target for all rows: the kernel reads it once per row rather
+        # than from a broadcast copy.
+        q = _probability_rows(q[None, :], "q")
+        q_rows = np.zeros(f.shape[0], dtype=np.intp)
+    else:
+        q = _probability_rows(q, "q")
+        q_rows = np.arange(f.shape[0])
+        if q.shape != f.shape:
+            raise ValueError(
+                f"f and q must have the same shape; got {f.shape} and {q.shape}."
+            )
+    budget = check_budget(budget, f.shape[0])
+    out, status = solve_waterfill(f, q, q_rows, budget)
+    flagged = np.flatnonzero(status == INVALID_INPUT)
+    if flagged.size:
+        check_probability_matrix(f, input_name="f")
+        check_probability_matrix(q, input_name="q")
+        # NumPy's sums accept these rows (within rounding of the tolerance).
+        out[flagged], _ = solve_waterfill(
+            f[flagged], q, q_rows[flagged], budget[flagged], validate=False
         )
-    return solve_waterfill(f, q, check_budget(budget, f.shape[0]))
+    return out
 
 
-def solve_waterfill(f, q, budget):
-    """Water-filling of validated float64 arrays, budget of shape (n_samples,)."""
-    f = np.ascontiguousarray(f)
-    q = np.ascontiguousarray(q)
+def _probability_rows(values, name):
+    """``values`` as a C-contiguous float64 matrix.
+
+    A float64 ndarray is only made contiguous: the kernel checks its rows in
+    the pass that reads them (one pass for validation and water-filling).
+    Anything else is converted and validated here.
+    """
+    if not (
+        isinstance(values, np.ndarray)
+        and values.dtype == np.float64
+        and values.ndim == 2
+        and values.size
+    ):
+        values = check_probability_matrix(values, input_name=name)
+    return np.ascontiguousarray(values)
+
+
+def solve_waterfill(f, q, q_rows, budget, *, validate=True):
+    """Water-fill rows ``f[i]`` towards ``q[q_rows[i]]``: ``(p, status)``.
+
+    ``f`` and ``q`` are C-contiguous float64 matrices and ``budget`` has one
+    entry per row. With ``validate``, a row of ``f`` or of its target that is
+    not a probability vector gets the status ``INVALID_INPUT`` (and ``p = f``),
+    not an error.
+    """
     budget = np.ascontiguousarray(budget, dtype=np.float64)
     out = np.empty_like(f)
-    for rows in kernel_row_chunks(*f.shape):
-        kernel = (
-            waterfill_parallel
-            if f[rows].size >= PARALLEL_MIN_ENTRIES
-            else waterfill_serial
+    status = np.empty(f.shape[0], dtype=np.int8)
+    for rows, kernel, n_blocks in kernel_calls(
+        waterfill_serial, waterfill_parallel, *f.shape
+    ):
+        kernel(
+            f[rows],
+            q,
+            q_rows[rows],
+            budget[rows],
+            out[rows],
+            status[rows],
+            n_blocks,
+            validate,
         )
-        kernel(f[rows], q[rows], budget[rows], out[rows])
-    return out
+    return out, status
+
+
+def kernel_calls(serial, parallel, n_rows, n_columns):
+    """``(rows, kernel, n_blocks)`` for each bounded call over an (n_rows, n_columns)
+    matrix: the serial variant for small calls, else the parallel one over
+    ``n_blocks`` blocks of rows (one per thread)."""
+    if n_rows * n_columns < min(PARALLEL_MIN_ENTRIES, KERNEL_CALL_ENTRIES):
+        return ((slice(None), serial, 1),)  # one small call: the common query
+    return [
+        (rows, *_variant(serial, parallel, len(range(n_rows)[rows]), n_columns))
+        for rows in kernel_row_chunks(n_rows, n_columns)
+    ]
+
+
+def _variant(serial, parallel, n_rows, n_columns):
+    if n_rows < 2 or n_rows * n_columns < PARALLEL_MIN_ENTRIES:
+        return serial, 1
+    return parallel, min(n_rows, numba.get_num_threads())
+
+
+def invalid_probability_rows(P, atol=PROBABILITY_ATOL):
+    """``(mask, count)`` of the rows of a C-contiguous float64 matrix that are not
+    probability vectors: the decisions of :func:`check_probability_matrix`, in
+    one pass."""
+    invalid = np.empty(P.shape[0], dtype=np.bool_)
+    count = 0
+    for rows, kernel, n_blocks in kernel_calls(
+        invalid_rows_serial, invalid_rows_parallel, *P.shape
+    ):
+        count += kernel(P[rows], atol, invalid[rows], n_blocks)
+    return invalid, count
 
 
 def check_budget(budget, n_samples):

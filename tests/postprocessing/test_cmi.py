@@ -219,3 +219,60 @@ def test_property_invariants(seed, epsilon, temperature, adaptive, preserve_labe
     reversed_out = defense.transform(P[::-1])
     np.testing.assert_array_equal(reversed_out, out[::-1])
     np.testing.assert_array_equal(defense.transform(P[5:6]), out[5:6])
+
+
+@pytest.mark.parametrize("n_classes", [5, 50, 300])
+def test_fused_kernel_is_waterfilling_towards_the_drawn_prototype(n_classes):
+    from skmid.postprocessing import waterfill
+
+    P, y = make_outputs(n=20 * n_classes, k=n_classes, seed=1)
+    defense = CMIPostProcessor(epsilon=0.8, temperature=1e-6, random_state=0)
+    P_defended = defense.fit(P, y).transform(P)
+    # At T = 1e-6 the draw is the top class (ties aside: none here).
+    target = defense.class_prototypes_[P.argmax(axis=1)]
+    expected = waterfill(P, target, 0.8 * normalized_entropy(P))
+    np.testing.assert_allclose(P_defended, expected, rtol=0, atol=1e-12)
+
+
+def test_label_draw_follows_the_tempered_softmax():
+    rng = np.random.default_rng(2)
+    k, temperature = 4, 0.2
+    # Distinct queries (their hash cells differ) near one output.
+    P = softmax(np.log([0.4, 0.3, 0.2, 0.1]) + 0.05 * rng.normal(size=(6000, k)), 1)
+    prototypes = np.eye(k) * 0.9 + 0.025
+    defense = CMIPostProcessor(epsilon=2.0, adaptive=False, temperature=temperature)
+    defense.fit(prototypes, np.arange(k))
+    drawn = defense.transform(P).argmax(axis=1)
+    expected = softmax(P / temperature, axis=1).mean(axis=0)
+    np.testing.assert_allclose(
+        np.bincount(drawn, minlength=k) / len(P), expected, atol=0.02
+    )
+
+
+def test_transform_allocates_its_output_and_little_else():
+    import tracemalloc
+
+    P, y = make_outputs(n=4000, k=300, seed=3)
+    defense = CMIPostProcessor(random_state=0).fit(P, y)
+    defense.transform(P[:10])  # compiled and cached before measuring
+    tracemalloc.start()
+    defense.transform(P)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak <= 1.1 * P.nbytes
+
+
+def test_fast_validation_decides_like_the_full_one():
+    P, y = make_outputs()
+    defense = CMIPostProcessor(temperature=1.0, random_state=0).fit(P, y)
+    expected = defense.transform(P)
+    # A list and a Fortran-ordered array take the full validation path.
+    np.testing.assert_array_equal(defense.transform(P.tolist()), expected)
+    np.testing.assert_array_equal(defense.transform(np.asfortranarray(P)), expected)
+    for bad, match in [
+        (np.where(P == P.max(), np.nan, P), "NaN"),
+        (P * 1.01, "P must hold probability vectors"),
+        (np.where(P == P.max(), -1e-300, P), "negative entry"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            defense.transform(bad)

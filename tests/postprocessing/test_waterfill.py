@@ -48,10 +48,12 @@ def test_matches_generic_convex_solver(seed):
     assert kl(p, q[0]) >= kl(reference, q[0]) - 1e-6
 
 
-def test_kkt_conditions_hold_on_large_random_instances():
+@pytest.mark.parametrize("n_classes", [20, 64, 65, 5000])
+def test_kkt_conditions_hold_on_large_random_instances(n_classes):
+    # 20 classes take the O(K^2) sweep, more the histogram and selection.
     rng = np.random.default_rng(1)
-    f = random_simplex(rng, 64, 50)
-    q = random_simplex(rng, 64, 50)
+    f = random_simplex(rng, 64, n_classes)
+    q = random_simplex(rng, 64, n_classes)
     budget = 0.5 * np.abs(f - q).sum(axis=1)
     p = waterfill(f, q, budget)
     for fr, qr, pr in zip(f, q, p, strict=True):
@@ -129,8 +131,153 @@ def test_a_million_classes():
     np.testing.assert_allclose(p, p_torch, atol=1e-12)
 
 
+def sorting_reference(f, q, budget):
+    """Water-filling by sorting each half (Algorithm 2 of the SSD paper, both
+    halves, drained targets first), row by row in NumPy."""
+    p = f.copy()
+    halves = 0.5 * np.asarray(budget)
+    for row, (fr, qr, half) in enumerate(zip(f, q, halves, strict=True)):
+        if 2 * half >= np.abs(fr - qr).sum():
+            p[row] = qr
+            continue
+        if half <= 0:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = fr / qr
+        drained = ~(ratio <= 1e300)
+        rising = np.flatnonzero(ratio < 1)
+        rising = rising[np.argsort(ratio[rising], kind="stable")]
+        volume = ratio[rising] * (np.cumsum(qr[rising]) - qr[rising]) - (
+            np.cumsum(fr[rising]) - fr[rising]
+        )
+        active = rising[: np.count_nonzero(volume < half)]
+        level = min((fr[active].sum() + half) / qr[active].sum(), 1.0)
+        p[row, rising] = np.maximum(fr[rising], level * qr[rising])
+        zero_mass = fr[drained].sum()
+        if zero_mass >= half:  # the drained entries fall to a common cap
+            values = np.sort(fr[drained])[::-1]
+            volume = np.cumsum(values) - values - values * np.arange(len(values))
+            n_active = np.count_nonzero(volume < half)
+            cap = (values[:n_active].sum() - half) / n_active
+            p[row, drained] = np.minimum(fr[drained], cap)
+            continue
+        p[row, drained] = 0
+        falling = np.flatnonzero((ratio > 1) & ~drained)
+        falling = falling[np.argsort(-ratio[falling], kind="stable")]
+        rest = half - zero_mass
+        volume = (np.cumsum(fr[falling]) - fr[falling]) - ratio[falling] * (
+            np.cumsum(qr[falling]) - qr[falling]
+        )
+        active = falling[: np.count_nonzero(volume < rest)]
+        if rest > 0 and active.size:
+            level = max((fr[active].sum() - rest) / qr[active].sum(), 1.0)
+            p[row, falling] = np.minimum(fr[falling], level * qr[falling])
+    return p
+
+
+def _normalised(a):
+    return a / a.sum(axis=1, keepdims=True)
+
+
+def hard_rows(n_classes, seed=0):
+    """Rows that stress each path: ratios spread past the first histogram window,
+    packed within one bucket, tied, targets with zeros holding little or most
+    of the mass, and a row equal to its target but for rounding."""
+    rng = np.random.default_rng(seed)
+    k = n_classes
+    uniform = np.full(k, 1.0 / k)
+    rows = [
+        (random_simplex(rng, 1, k, 30.0)[0], random_simplex(rng, 1, k, 30.0)[0]),
+        (_normalised(uniform * (1 + 1e-9 * rng.normal(size=(1, k))))[0], uniform),
+        (_normalised(np.where(np.arange(k) % 2, 1.0, 3.0)[None])[0], uniform),
+        (_normalised(rng.choice([1.0, 2.0, 3.0], size=(1, k)))[0], uniform),
+    ]
+    # One half packed into a bucket, the other spread: one bracket overflows.
+    packed = np.where(np.arange(k) % 2, 0.5 * (1 + 1e-9 * rng.random(k)), 1.0)
+    spread = random_simplex(rng, 1, k, 3.0)[0]
+    q_packed = _normalised((spread / packed)[None])[0]
+    rows.append((spread, np.where(np.arange(k) % 2, q_packed, spread[::-1])))
+    rows[-1] = (rows[-1][0], rows[-1][1] / rows[-1][1].sum())
+    f, q = random_simplex(rng, 2, k), random_simplex(rng, 2, k)
+    q[0, : k // 8] = 0  # little mass on the drained entries
+    q[1, : k // 2] = 0  # most of it: the cap
+    rows += list(zip(f, _normalised(q), strict=True))
+    f = np.vstack([r[0] for r in rows])
+    return f, np.vstack([r[1] for r in rows])
+
+
+@pytest.mark.parametrize("n_classes", [4, 20, 64, 65, 700, 5000, 30000])
+@pytest.mark.parametrize("share", [5e-324, 1e-300, 1e-9, 0.3, 0.999])
+def test_hard_rows_match_a_sorting_reference(n_classes, share):
+    f, q = hard_rows(n_classes)
+    budget = share * np.abs(f - q).sum(axis=1)
+    p = waterfill(f, q, budget)
+    np.testing.assert_allclose(p, sorting_reference(f, q, budget), rtol=0, atol=1e-12)
+    assert np.all(p >= 0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(np.abs(p - f).sum(axis=1) <= budget + 1e-12)
+    low, high = np.minimum(f, q), np.maximum(f, q)
+    assert np.all(p >= low - 1e-15) and np.all(p <= high + 1e-15)
+
+
+@pytest.mark.parametrize("n_classes", [3, 20, 50, 5000])
+def test_rows_whose_sums_differ_by_rounding_stay_between_f_and_q(n_classes):
+    # f and q agree on their largest entry and differ below the rounding of
+    # the sums, so one half may be asked for more than it holds.
+    rng = np.random.default_rng(8)
+    tiny = 1e-20 * rng.random((4, n_classes - 1))
+    f = np.hstack([np.ones((4, 1)), tiny])
+    q = np.hstack([np.ones((4, 1)), 1e-30 * rng.random((4, n_classes - 1))])
+    p = waterfill(f, q, 0.5 * np.abs(f - q).sum(axis=1))
+    low, high = np.minimum(f, q), np.maximum(f, q)
+    assert np.all(p >= low) and np.all(p <= high)
+
+
+def test_budget_equal_to_the_distance_reaches_q_up_to_rounding():
+    rng = np.random.default_rng(9)
+    for n_classes in [6, 20, 128, 1000, 100003]:
+        f = random_simplex(rng, 3, n_classes)
+        q = random_simplex(rng, 3, n_classes)
+        p = waterfill(f, q, np.abs(f - q).sum(axis=1))
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-15)
+
+
+def test_simd_exp_and_log_match_numpy():
+    from skmid.postprocessing._waterfill_kernels import (
+        _exp_nonpositive,
+        _log_positive,
+    )
+
+    x = np.concatenate([-np.logspace(-300, np.log10(707.9), 2000), [0.0, -0.0]])
+    exact = np.exp(x)
+    got = np.array([_exp_nonpositive(v) for v in x])
+    assert np.all(np.abs(got - exact) <= 4 * np.spacing(exact))
+    assert [_exp_nonpositive(v) for v in (-708.5, -1e300, -np.inf)] == [0, 0, 0]
+    x = np.concatenate([np.logspace(-323.5, 0, 2000), [1.0, 2.0, 1e300]])
+    exact = np.log(x)
+    got = np.array([_log_positive(v) for v in x])
+    assert np.all(np.abs(got - exact) <= 4 * np.spacing(np.abs(exact)) + 1e-300)
+
+
+def test_invalid_rows_are_flagged_like_numpy_flags_them():
+    from skmid.postprocessing._waterfill import invalid_probability_rows
+
+    rng = np.random.default_rng(10)
+    for n_classes in [3, 40, 5000]:
+        P = random_simplex(rng, 6, n_classes)
+        P[1, 0] = -1e-300
+        P[2, 1] = np.nan
+        P[3, 1] = np.inf
+        P[4] *= 1 + 1e-3
+        flagged, count = invalid_probability_rows(P)
+        np.testing.assert_array_equal(flagged, [0, 1, 1, 1, 1, 0])
+        assert count == 4
+        with pytest.raises(ValueError, match="f must hold probability vectors"):
+            waterfill(P[[0, 4]], P[[5, 5]], 0.1)
+
+
 def test_long_jobs_are_split_into_bounded_kernel_calls(monkeypatch):
-    from skmid.postprocessing import CMIPostProcessor, _base, _waterfill
+    from skmid.postprocessing import CMIPostProcessor, _cmi, _waterfill
 
     rng = np.random.default_rng(7)
     f = random_simplex(rng, 100, 7)
@@ -152,24 +299,28 @@ def test_long_jobs_are_split_into_bounded_kernel_calls(monkeypatch):
 
     monkeypatch.setattr(_waterfill, "KERNEL_CALL_ENTRIES", 50)
     monkeypatch.setattr(_waterfill, "waterfill_serial", recording(waterfill_serial))
-    monkeypatch.setattr(
-        _base, "row_uniforms_serial", recording(_base.row_uniforms_serial)
-    )
+    monkeypatch.setattr(_cmi, "cmi_serial", recording(_cmi.cmi_serial))
     np.testing.assert_array_equal(waterfill(f, q, budget), whole)
     assert len(calls) == 15 and max(calls) <= 50  # 7 rows of 7 entries per call
+    calls.clear()
     np.testing.assert_array_equal(defense.transform(f), whole_defended)
-    assert max(calls) <= 50
+    assert len(calls) == 15 and max(calls) <= 50
 
 
-def test_serial_and_parallel_kernels_agree_bitwise():
+@pytest.mark.parametrize("n_classes", [10, 300, 5000])
+def test_serial_and_parallel_kernels_agree_bitwise(n_classes):
     rng = np.random.default_rng(5)
-    f = random_simplex(rng, 50, 30)
-    q = random_simplex(rng, 50, 30)
+    f = random_simplex(rng, 50, n_classes)
+    q = random_simplex(rng, 50, n_classes)
     budget = rng.uniform(0, 1, 50)
+    rows = np.arange(50)
     out_serial = np.empty_like(f)
     out_parallel = np.empty_like(f)
-    waterfill_serial(f, q, budget, out_serial)
-    waterfill_parallel(f, q, budget, out_parallel)
+    status = np.ones(50, dtype=np.int8)
+    waterfill_serial(f, q, rows, budget, out_serial, status, 1, True)
+    assert not status.any()
+    waterfill_parallel(f, q, rows, budget, out_parallel, status, 3, True)
+    assert not status.any()
     np.testing.assert_array_equal(out_serial, out_parallel)
 
 
@@ -216,6 +367,19 @@ def test_torch_matches_numba_and_keeps_device_and_dtype():
     np.testing.assert_allclose(result32.numpy(), waterfill(f, q, 0.3), atol=1e-5)
     with pytest.raises(ValueError, match="probability vectors"):
         waterfill(torch.ones(2, 3), torch.from_numpy(q[:2, :3]), 0.1)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_torch_matches_numba_on_hard_rows(dtype):
+    torch = pytest.importorskip("torch")
+    for n_classes in [4, 300]:
+        f, q = hard_rows(n_classes, seed=1)
+        budget = 0.4 * np.abs(f - q).sum(axis=1)
+        expected = waterfill(f, q, budget)
+        tensors = [torch.from_numpy(a).to(getattr(torch, dtype)) for a in (f, q)]
+        result = waterfill(*tensors, torch.from_numpy(budget).to(tensors[0].dtype))
+        atol = 1e-12 if dtype == "float64" else 1e-5
+        np.testing.assert_allclose(result.double().numpy(), expected, atol=atol)
 
 
 @pytest.mark.skipif(
