@@ -1,4 +1,4 @@
-"""Running an audit: every defense setting through privacy_utility_search."""
+"""Running an audit: every (defense, setting, fold) as one list of jobs."""
 
 import contextlib
 import math
@@ -11,7 +11,12 @@ from ..model_selection import (
     pareto_front,
     privacy_utility_search,
 )
-from ..model_selection._search import _check_n_jobs, _check_n_splits, _check_seed
+from ..model_selection._search import (
+    _check_n_jobs,
+    _check_n_splits,
+    _check_seed,
+    run_jobs,
+)
 from ..utils import import_optional_dependency
 from ..utils._validation import check_int, check_scalar_choice
 from ._specs import AuditInputError, AuditSpec
@@ -71,9 +76,12 @@ def run_audit(
 ):
     """Run every setting of every defense of ``spec``.
 
-    Each setting is scored by :func:`skmid.model_selection.privacy_utility_search`
-    over ``cv`` folds repeated ``repeats`` times with the same seeded splits, so
-    every defense sees the same data and reruns are identical.
+    Each setting is scored as by
+    :func:`skmid.model_selection.privacy_utility_search` over ``cv`` folds
+    repeated ``repeats`` times with the same seeded splits, so every defense
+    sees the same data and reruns are identical. The fits of all settings run
+    as one list of (defense, setting, fold) jobs, each on one thread, so the
+    results are the same for every ``n_jobs`` and backend.
 
     Parameters
     ----------
@@ -84,7 +92,7 @@ def run_audit(
     repeats : int, default=2
         Repeats of the ``cv``-fold split.
     n_jobs : int, default=None
-        Parallel fits per setting (joblib).
+        Parallel fits (joblib processes).
     backend : {None, "dask"}, default=None
         ``"dask"`` runs the fits on a Dask cluster through joblib's Dask
         backend: a ``LocalCluster`` (``n_jobs`` workers, default 2) when
@@ -92,7 +100,7 @@ def run_audit(
     scheduler : str, default=None
         Address of a running Dask scheduler.
     progress : bool, default=False
-        Show a progress bar (tqdm) over the settings.
+        Show a progress bar (tqdm) over the fits.
     random_state : int, default=0
         Seed of the splits.
 
@@ -129,50 +137,61 @@ def run_audit(
         for defense in spec.defenses
         for params in ParameterGrid(defense.param_grid)
     ]
-    rows = []
-    with _parallel_backend(backend, scheduler, n_jobs) as jobs:
+    searches, plans, cells, jobs, owners = [], [], [], [], []
+    for index, (defense, params) in enumerate(settings):
+        cell = f"defense {defense.name} ({defense.setting_label(params)})"
+        names = tuple(a for a in spec.attacks if defense.applies(a))
+        search = privacy_utility_search(
+            defense.estimator,
+            {key: [value] for key, value in params.items()},
+            utility=spec.utility,
+            attacks={name: spec.attacks[name] for name in names},
+            cv=cv,
+            n_repeats=repeats,
+            random_state=random_state,
+        )
+        with _naming(cell):
+            plan = search._plan(spec.X, spec.y)
+        setting_jobs = plan.jobs(where=cell)
+        jobs += setting_jobs
+        owners += [index] * len(setting_jobs)
+        searches.append(search)
+        plans.append(plan)
+        cells.append(cell)
+    results = [[] for _ in settings]
+    with _parallel_backend(backend, scheduler, n_jobs) as n_workers:
         bar = tqdm(
-            total=len(settings),
+            total=len(jobs),
             disable=not progress,
             desc=f"audit {spec.name}",
-            unit="setting",
+            unit="fit",
         )
         with bar:
-            for defense, params in settings:
-                label = defense.setting_label(params)
-                bar.set_postfix_str(f"{defense.name} {label}")
-                names = tuple(a for a in spec.attacks if defense.applies(a))
-                try:
-                    search = privacy_utility_search(
-                        defense.estimator,
-                        {key: [value] for key, value in params.items()},
-                        utility=spec.utility,
-                        attacks={name: spec.attacks[name] for name in names},
-                        cv=cv,
-                        n_repeats=repeats,
-                        n_jobs=jobs,
-                        random_state=random_state,
-                    ).fit(spec.X, spec.y)
-                except ValueError as error:
-                    # Say which cell of the audit failed, not only what failed.
-                    cell = f"defense {defense.name} ({label})"
-                    raise ValueError(f"{cell}: {error}") from error
-                record = search.to_records()[0]
-                row = {
-                    "defense": defense.name,
-                    "setting": label,
-                    "params": params,
-                    "utility_mean": spec.utility_sign * record["utility_mean"],
-                    "utility_std": record["utility_std"],
-                }
-                for attack in spec.attacks:
-                    for rows_, source in [("test", ""), ("train", "train_")]:
-                        for statistic in ["mean", "std"]:
-                            row[f"{attack}_{rows_}_{statistic}"] = _defined(
-                                record.get(f"{attack}_{source}{statistic}")
-                            )
-                rows.append(row)
+            for result, owner in zip(run_jobs(jobs, n_workers), owners, strict=True):
+                results[owner].append(result)
+                bar.set_postfix_str(cells[owner].removeprefix("defense "), False)
                 bar.update()
+    rows = []
+    for search, plan, cell, result, (defense, params) in zip(
+        searches, plans, cells, results, settings, strict=True
+    ):
+        with _naming(cell):
+            search._finish(plan, result)
+        record = search.to_records()[0]
+        row = {
+            "defense": defense.name,
+            "setting": defense.setting_label(params),
+            "params": params,
+            "utility_mean": spec.utility_sign * record["utility_mean"],
+            "utility_std": record["utility_std"],
+        }
+        for attack in spec.attacks:
+            for rows_, source in [("test", ""), ("train", "train_")]:
+                for statistic in ["mean", "std"]:
+                    row[f"{attack}_{rows_}_{statistic}"] = _defined(
+                        record.get(f"{attack}_{source}{statistic}")
+                    )
+        rows.append(row)
     _mark_pareto(spec, rows)
     return AuditResult(
         spec=spec,
@@ -185,6 +204,15 @@ def run_audit(
             "backend": backend or "loky",
         },
     )
+
+
+@contextlib.contextmanager
+def _naming(cell):
+    """Say which cell of the audit failed, not only what failed."""
+    try:
+        yield
+    except ValueError as error:
+        raise ValueError(f"{cell}: {error}") from error
 
 
 def _defined(value):

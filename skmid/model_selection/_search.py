@@ -1,23 +1,33 @@
 """Privacy-utility search: utility and attack success over a parameter grid."""
 
+import contextlib
 import math
 import numbers
-import warnings
+import sys
+import time
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.base import is_classifier
+from scipy.stats import rankdata
+from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
-    GridSearchCV,
     KFold,
     ParameterGrid,
     RepeatedKFold,
     RepeatedStratifiedKFold,
     StratifiedKFold,
+    check_cv,
 )
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import _num_samples, check_consistent_length
+from sklearn.utils import check_random_state, indexable
+from sklearn.utils.metaestimators import _safe_split
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_method_params,
+    _num_samples,
+    check_consistent_length,
+)
+from threadpoolctl import ThreadpoolController
 
 from ..attacks import AttackScorer
 from ..attacks._base import TrainingRowsRecorder
@@ -41,12 +51,12 @@ def privacy_utility_search(
 ):
     """Utility and attack success of every setting of a parameter grid.
 
-    Runs :class:`~sklearn.model_selection.GridSearchCV` with multi-metric
-    scoring: the utility scorer plus one scorer per attack (from
+    Scores like :class:`~sklearn.model_selection.GridSearchCV` with
+    multi-metric scoring: the utility scorer plus one scorer per attack (from
     :func:`skmid.attacks.make_attack_scorer`), each evaluated on the held-out
-    rows and on the training rows of every fold. The MID paper averages many
-    random splits per setting; ``n_repeats`` repeats the ``cv``-fold split with
-    different shuffles.
+    rows and on the training rows of every fold, with the same statistics. The
+    MID paper averages many random splits per setting; ``n_repeats`` repeats
+    the ``cv``-fold split with different shuffles.
 
     Parameters
     ----------
@@ -72,6 +82,8 @@ def privacy_utility_search(
         Repetitions of an int ``cv`` with different shuffles.
     n_jobs : int, default=None
         Parallel fits (joblib; a Dask cluster through joblib's Dask backend).
+        Each (setting, fold) is one job, fitted and scored on one thread
+        (BLAS, OpenMP and numba), so the results do not depend on ``n_jobs``.
     random_state : int, RandomState instance or None, default=None
         Shuffling of the folds.
 
@@ -133,7 +145,8 @@ class PrivacyUtilitySearch:
         Settings no other setting beats on utility and on every attack at once
         (held-out means), by increasing utility.
     cv_results_ : dict
-        GridSearchCV's raw ``cv_results_``.
+        Every fold's scores and their statistics, with GridSearchCV's keys
+        (``split0_test_utility``, ``mean_train_<attack>``, ``params``, ...).
     n_splits_ : int
         Folds times repeats.
     """
@@ -146,10 +159,20 @@ class PrivacyUtilitySearch:
     def fit(self, X, y, **fit_params):
         """Run the search on ``X, y``; returns ``self``.
 
-        A failing fit raises (``error_score="raise"``), and so does a NaN or
-        infinite mean utility or attack score, naming the setting and the
-        attack: a failure is never a blank. The one exception is a membership
-        attack on the training rows, undefined by design (NaN).
+        A failing fit raises, and so does a NaN or infinite mean utility or
+        attack score, naming the setting and the attack: a failure is never a
+        blank. The one exception is a membership attack on the training rows,
+        undefined by design (NaN).
+        """
+        plan = self._plan(X, y, fit_params)
+        return self._finish(plan, run_jobs(plan.jobs(), self.options["n_jobs"]))
+
+    def _plan(self, X, y, fit_params=None):
+        """Check everything and list the fits: a :class:`_SearchPlan`.
+
+        :func:`skmid.audit.run_audit` plans every setting of an audit first,
+        runs all their jobs as one list, then hands each search its results
+        (``_finish``).
         """
         options = self.options
         if not hasattr(self.estimator, "fit"):
@@ -177,7 +200,6 @@ class PrivacyUtilitySearch:
             utility = check_scoring(self.estimator, options["utility"])
         except (TypeError, ValueError) as error:
             raise ValueError(f"utility: {error}") from None
-        scoring = {UTILITY: utility, **attacks}
         _check_n_jobs(options["n_jobs"])
         _check_seed(options["random_state"])
         splitter = _splitter(
@@ -189,49 +211,44 @@ class PrivacyUtilitySearch:
                 options["cv"], X, y, stratified=is_classifier(self.estimator)
             )
         try:
-            n_settings = len(ParameterGrid(self.param_grid))
+            params = list(ParameterGrid(self.param_grid))
         except (TypeError, ValueError) as error:
             raise type(error)(f"param_grid: {error}") from None
-        if not n_settings:
+        if not params:
             raise ValueError("param_grid holds no setting.")
-        estimator, param_grid = self.estimator, self.param_grid
-        recording = any(
+        estimator, candidates = self.estimator, params
+        if any(
             getattr(scorer.attack, "needs_training_rows", False)
             for scorer in attacks.values()
-        )
-        if recording:
+        ):
             # Membership scorers need each candidate's training rows (the
             # members); the recorder keeps them next to the fitted model.
             estimator = TrainingRowsRecorder(self.estimator)
-            param_grid = _prefixed(self.param_grid, "estimator__")
-        search = GridSearchCV(
-            estimator,
-            param_grid,
-            scoring=scoring,
-            refit=False,
-            cv=splitter,
-            n_jobs=options["n_jobs"],
-            return_train_score=True,
-            error_score="raise",
-        )
-        with warnings.catch_warnings():
-            # Membership scores on the training rows are undefined (NaN); any
-            # other non-finite score is an error (_check_finite_scores).
-            warnings.filterwarnings(
-                "ignore", message="One or more of the (train|test) scores"
-            )
-            search.fit(X, y, **fit_params)
-        results = search.cv_results_
-        if recording:
-            results["params"] = [
-                {
-                    key.removeprefix("estimator__"): value
-                    for key, value in params.items()
-                }
-                for params in results["params"]
+            candidates = [
+                {f"estimator__{key}": value for key, value in setting.items()}
+                for setting in params
             ]
-        self.cv_results_ = results
-        self.n_splits_ = search.n_splits_
+        X, y = indexable(X, y)
+        splitter = check_cv(splitter, y, classifier=is_classifier(self.estimator))
+        splits = list(splitter.split(X, y))
+        if not splits:
+            raise ValueError("cv yields no split.")
+        return _SearchPlan(
+            estimator=estimator,
+            params=params,
+            candidates=candidates,
+            scoring=_Scoring({UTILITY: utility, **attacks}),
+            splits=splits,
+            X=X,
+            y=y,
+            fit_params=_check_method_params(X, params=fit_params or {}),
+        )
+
+    def _finish(self, plan, results):
+        """Set the attributes from the results of ``plan.jobs()``, in order."""
+        attacks = self.attacks_
+        self.cv_results_ = results = _format_results(plan, list(results))
+        self.n_splits_ = len(plan.splits)
         self.params_ = list(results["params"])
         self.utility_mean_ = results[f"mean_test_{UTILITY}"]
         self.utility_std_ = results[f"std_test_{UTILITY}"]
@@ -500,12 +517,167 @@ def _finite_vector(values, name):
     return values
 
 
-def _prefixed(param_grid, prefix):
-    grids = [param_grid] if isinstance(param_grid, dict) else list(param_grid)
-    prefixed = [
-        {prefix + key: values for key, values in grid.items()} for grid in grids
-    ]
-    return prefixed[0] if isinstance(param_grid, dict) else prefixed
+class _Scoring(dict):
+    """Scorers by name; a dict subclass so that it is weakly referenceable.
+
+    joblib's Dask backend sends a weakly referenceable argument to the
+    cluster once per run and every job reuses it; a plain dict (the attacks'
+    background data: most of a job's bytes) would travel with every batch.
+    """
+
+
+class _SearchPlan:
+    """The fits of one search: every candidate on every split, checked."""
+
+    def __init__(
+        self, *, estimator, params, candidates, scoring, splits, X, y, fit_params
+    ):
+        self.estimator = estimator
+        self.params = params  # as the user wrote them
+        self.candidates = candidates  # as set_params takes them
+        self.scoring = scoring
+        self.splits = splits
+        self.X, self.y, self.fit_params = X, y, fit_params
+
+    def jobs(self, where=None):
+        """One job per (candidate, split), candidates outer as in GridSearchCV.
+
+        ``where`` prefixes the message of a ValueError raised by a job (the
+        audit names the defense and setting with it).
+        """
+        return [
+            (
+                self.estimator,
+                candidate,
+                self.X,
+                self.y,
+                train,
+                test,
+                self.scoring,
+                self.fit_params,
+                where,
+            )
+            for candidate in self.candidates
+            for train, test in self.splits
+        ]
+
+
+def run_jobs(jobs, n_jobs):
+    """Fit and score each job of ``jobs``; the results, lazily, in job order.
+
+    One joblib call over the whole list: no barrier between settings, and
+    joblib batches the short jobs so that the per-task overhead, and the data
+    and scorers shipped with each batch, are paid per batch.
+    """
+    return Parallel(n_jobs=n_jobs, batch_size="auto", return_as="generator")(
+        delayed(_fit_and_score)(*job) for job in jobs
+    )
+
+
+def _fit_and_score(estimator, params, X, y, train, test, scoring, fit_params, where):
+    """Fit a clone of ``estimator`` with ``params`` on one split; score it.
+
+    Returns the test scores, the training scores (dicts by scorer name), the
+    fit time and the test scoring time.
+    """
+    try:
+        with _one_thread():
+            X_train, y_train = _safe_split(estimator, X, y, train)
+            X_test, y_test = _safe_split(estimator, X, y, test, train)
+            model = clone(estimator).set_params(**clone(params, safe=False))
+            start = time.perf_counter()
+            model.fit(
+                X_train,
+                y_train,
+                **_check_method_params(X, params=fit_params, indices=train),
+            )
+            fit_time = time.perf_counter() - start
+            test_scores = _scores(scoring, model, X_test, y_test)
+            score_time = time.perf_counter() - start - fit_time
+            train_scores = _scores(scoring, model, X_train, y_train)
+    except ValueError as error:
+        if where is None:
+            raise
+        raise ValueError(f"{where}: {error}") from error
+    return test_scores, train_scores, fit_time, score_time
+
+
+def _scores(scoring, model, X, y):
+    return {name: scorer(model, X, y) for name, scorer in scoring.items()}
+
+
+_CONTROLLER = {}
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Run the block with one BLAS, OpenMP and numba thread.
+
+    A threaded reduction's result depends on the number of threads, and a
+    joblib worker gets a share of the cores: one thread per fit is what makes
+    results identical for every ``n_jobs`` (parallelism comes from the job
+    list). It also spares these small fits the cost of waking threads, which
+    on a loaded machine made serial audits several times slower.
+    """
+    # Inspecting the loaded libraries takes milliseconds, as long as a small
+    # fit: redo it only when imports may have loaded a new one.
+    if _CONTROLLER.get("n_modules") != len(sys.modules):
+        _CONTROLLER["controller"] = ThreadpoolController()
+        _CONTROLLER["n_modules"] = len(sys.modules)
+    # A numba kernel can only run if numba was imported with its module.
+    numba = sys.modules.get("numba")
+    with _CONTROLLER["controller"].limit(limits=1):
+        if numba is None:
+            yield
+            return
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(threads)
+
+
+def _format_results(plan, results):
+    """GridSearchCV's ``cv_results_`` from the jobs' results, in job order.
+
+    Means and standard deviations are computed as GridSearchCV computes them.
+    """
+    n_candidates, n_splits = len(plan.params), len(plan.splits)
+    test_scores, train_scores, fit_times, score_times = zip(*results, strict=True)
+    cv_results = {}
+
+    def store(key, values, splits=True, rank=False):
+        array = np.asarray(values, dtype=np.float64).reshape(n_candidates, n_splits)
+        if splits:
+            for k in range(n_splits):
+                cv_results[f"split{k}_{key}"] = array[:, k]
+        means = np.average(array, axis=1)
+        cv_results[f"mean_{key}"] = means
+        cv_results[f"std_{key}"] = np.sqrt(
+            np.average((array - means[:, np.newaxis]) ** 2, axis=1)
+        )
+        if rank:
+            if np.isnan(means).all():
+                ranks = np.ones(n_candidates, dtype=np.int32)
+            else:
+                finite = np.nan_to_num(means, nan=np.nanmin(means) - 1)
+                ranks = rankdata(-finite, method="min").astype(np.int32)
+            cv_results[f"rank_{key}"] = ranks
+
+    store("fit_time", fit_times, splits=False)
+    store("score_time", score_times, splits=False)
+    for name in plan.scoring:
+        store(f"test_{name}", [s[name] for s in test_scores], rank=True)
+        store(f"train_{name}", [s[name] for s in train_scores])
+    for key in dict.fromkeys(key for params in plan.params for key in params):
+        column = np.ma.MaskedArray(np.empty(n_candidates, dtype=object), mask=True)
+        for i, params in enumerate(plan.params):
+            if key in params:
+                column[i] = params[key]
+        cv_results[f"param_{key}"] = column
+    cv_results["params"] = plan.params
+    return cv_results
 
 
 def _splitter(estimator, cv, n_repeats, random_state):
@@ -513,7 +685,7 @@ def _splitter(estimator, cv, n_repeats, random_state):
     if isinstance(cv, (numbers.Real, np.bool_)):
         n_splits = check_int(cv, "cv", 2)
         if n_splits * n_repeats > MAX_SPLITS:
-            # GridSearchCV lists every split up front: memory, not just time.
+            # Every split is listed up front: memory, not just time.
             raise ValueError(
                 f"cv * n_repeats must be at most {MAX_SPLITS} folds in all; got "
                 f"cv={n_splits} and n_repeats={n_repeats}."

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, KFold, RepeatedStratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_info
 
 from skmid.attacks import AttackScorer, MAPAttributeInference, make_attack_scorer
 from skmid.datasets import make_sensitive_classification, make_sensitive_regression
@@ -44,15 +45,24 @@ def test_statistics_match_a_plain_grid_search(regression):
     reference = GridSearchCV(
         MIDLinearRegression(),
         {"lam": [0.0, 3.0, 1000.0]},
-        scoring={"mse": "neg_mean_squared_error", "map": scorer},
+        scoring={"utility": "neg_mean_squared_error", "map": scorer},
         refit=False,
         cv=RepeatedKFold(n_splits=3, n_repeats=2, random_state=0),
+        return_train_score=True,
     ).fit(X, y)
+    # cv_results_ has GridSearchCV's keys, and its scores (times aside).
+    assert search.cv_results_.keys() == reference.cv_results_.keys()
+    for key, expected in reference.cv_results_.items():
+        if key == "params":
+            assert search.cv_results_[key] == expected
+        elif key.startswith("param_"):
+            assert list(search.cv_results_[key]) == list(expected)
+        elif key.startswith("rank_"):
+            np.testing.assert_array_equal(search.cv_results_[key], expected)
+        elif not key.endswith("_time"):
+            np.testing.assert_allclose(search.cv_results_[key], expected, err_msg=key)
     np.testing.assert_allclose(
-        search.utility_mean_, reference.cv_results_["mean_test_mse"]
-    )
-    np.testing.assert_allclose(
-        search.attack_mean_["map"], reference.cv_results_["mean_test_map"]
+        search.utility_mean_, reference.cv_results_["mean_test_utility"]
     )
     assert np.all(search.utility_std_ >= 0)
     # MID lowers the attack and the utility; the strongest setting leaks nothing.
@@ -199,6 +209,64 @@ def test_bad_arguments(regression):
     # A failing fit raises (error_score="raise"), it is not a NaN row.
     with pytest.raises(ValueError, match="'lam' parameter of MIDLinearRegression"):
         run(param_grid={"lam": [-1.0]})
+
+
+class ThreadRecorder(MIDLinearRegression):
+    """MIDLinearRegression that records the threads its fit may use."""
+
+    def fit(self, X, y):
+        import numba
+
+        self.threads_ = {"numba": numba.get_num_threads()}
+        for pool in threadpool_info():
+            self.threads_[pool["internal_api"]] = pool["num_threads"]
+        return super().fit(X, y)
+
+
+class ThreadScorer(AttackScorer):
+    """An attack scorer whose score is the most threads the fit could use."""
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        return float(max(estimator.threads_.values()))
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_each_fit_runs_on_one_thread(regression, n_jobs):
+    X, y, attack = regression
+    numba = pytest.importorskip("numba")
+    before = numba.get_num_threads()
+    search = privacy_utility_search(
+        ThreadRecorder(),
+        {"lam": [0.0, 1.0]},
+        utility="neg_mean_squared_error",
+        attacks={"threads": ThreadScorer(attack, "advantage")},
+        cv=2,
+        n_jobs=n_jobs,
+    ).fit(X, y)
+    np.testing.assert_array_equal(search.attack_mean_["threads"], [1.0, 1.0])
+    assert numba.get_num_threads() == before  # restored after the fits
+
+
+def test_results_do_not_depend_on_n_jobs(regression):
+    X, y, attack = regression
+
+    def run(n_jobs):
+        return privacy_utility_search(
+            MIDLinearRegression(),
+            {"lam": [0.0, 30.0]},
+            utility="neg_mean_squared_error",
+            attacks={"map": make_attack_scorer(attack, "advantage")},
+            cv=3,
+            n_repeats=2,
+            n_jobs=n_jobs,
+            random_state=0,
+        ).fit(X, y)
+
+    serial, parallel = run(None), run(2)
+    assert serial.to_records() == parallel.to_records()
+    for key, values in serial.cv_results_.items():
+        if key.startswith("split") or key.startswith("mean_t") or key == "params":
+            assert np.array_equal(values, parallel.cv_results_[key]), key
 
 
 def test_stratified_folds_need_every_class_in_every_fold():
