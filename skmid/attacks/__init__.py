@@ -1,6 +1,11 @@
 """Attacks that measure how much a model leaks, as scikit-learn scorers."""
 
-from ._base import AttackScorer, BaseAttack, make_attack_scorer
+from ._base import (
+    AttackScorer,
+    BaseAttack,
+    TrainingRowsRecorder,
+    make_attack_scorer,
+)
 from ._inversion import InversionModelAttack
 from ._map import MAPAttributeInference
 from ._membership import (
@@ -19,5 +24,6 @@ __all__ = [
     "LabelOnlyMembershipAttack",
     "MAPAttributeInference",
     "ShadowModelMembershipAttack",
+    "TrainingRowsRecorder",
     "make_attack_scorer",
 ]

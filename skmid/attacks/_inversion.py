@@ -6,8 +6,13 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval
 
-from ..metrics._attack_success import check_finite_inputs
-from ..utils._validation import MAX_LEARNING_RATE, check_finite_output, check_labels
+from ..utils._probabilities import MAX_INPUT_MAGNITUDE, truncate_confidences
+from ..utils._validation import (
+    MAX_LEARNING_RATE,
+    check_finite_inputs,
+    check_finite_output,
+    check_labels,
+)
 from ._base import (
     INVERSION_METRICS,
     BaseAttack,
@@ -18,22 +23,6 @@ from ._base import (
 
 #: Rows of the auxiliary data whose outputs fingerprint a queried estimator.
 FINGERPRINT_ROWS = 16
-#: The largest magnitude of an auxiliary input: the inversion network computes
-#: in float32 (at most 3.4e38), with room for its last layer's arithmetic.
-MAX_INPUT_MAGNITUDE = 1e30
-
-
-def truncate_confidences(P, k):
-    """Keep each row's ``k`` largest confidences and set the rest to zero."""
-    if k is None or k >= P.shape[1]:
-        return P
-    kept = np.zeros_like(P)
-    top = np.argpartition(-P, k - 1, axis=1)[:, :k]
-    rows = np.arange(P.shape[0])[:, None]
-    kept[rows, top] = P[rows, top]
-    return kept
-
-
 class InversionModelAttack(BaseAttack):
     r"""Reconstruct inputs from a model's confidence vectors with an inversion network.
 

@@ -9,9 +9,13 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from ..metrics._attack_success import check_membership
 from ..utils._random import seed_unset_random_states
-from ..utils._validation import MAX_LEARNING_RATE, check_finite_output, check_labels
+from ..utils._validation import (
+    MAX_LEARNING_RATE,
+    check_finite_output,
+    check_labels,
+    check_membership,
+)
 from ._base import (
     MEMBERSHIP_METRICS,
     BaseAttack,

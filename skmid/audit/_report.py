@@ -13,10 +13,10 @@ import threading
 import uuid
 from pathlib import Path
 
-from .._show_versions import _get_versions
 from .._version import __version__
 from ..model_selection._search import _check_budget
 from ..utils import import_optional_dependency
+from ..utils._versions import get_versions
 from ._run import AuditResult
 
 _ROWS = {"test": "held-out rows", "train": "training rows"}
@@ -228,7 +228,7 @@ def _write_audit_files(result, out, max_advantage, command):
             for d in spec.defenses
         ],
         **result.settings,
-        "versions": _get_versions(),
+        "versions": get_versions(),
     }
     paths["settings.json"].write_text(json.dumps(settings, indent=2, default=str))
 
@@ -316,7 +316,7 @@ figure {{ display: inline-block; margin: 1em; }} img {{ max-width: 36em; }}
 <p><strong>{html.escape(emphasis)}</strong></p>
 <table><thead><tr>{cells}</tr></thead><tbody>{body_rows}</tbody></table>
 {figures}
-<p>skmid {html.escape(str(_get_versions()["skmid"]))}; {html.escape(footer)}</p>
+<p>skmid {html.escape(str(get_versions()["skmid"]))}; {html.escape(footer)}</p>
 </body></html>
 """
     paths["report.html"].write_text(page)
@@ -366,7 +366,7 @@ def _write_comparison_files(comparison, out, command):
         "description": comparison.description,
         "command": command if command is not None else " ".join(sys.argv),
         **comparison.settings,
-        "versions": _get_versions(),
+        "versions": get_versions(),
     }
     paths["settings.json"].write_text(json.dumps(settings, indent=2, default=str))
 

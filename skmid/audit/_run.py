@@ -11,14 +11,15 @@ from ..model_selection import (
     pareto_front,
     privacy_utility_search,
 )
-from ..model_selection._search import (
-    _check_n_jobs,
-    _check_n_splits,
-    _check_seed,
-    run_jobs,
-)
+from ..model_selection._search import run_jobs
 from ..utils import import_optional_dependency
-from ..utils._validation import check_int, check_scalar_choice
+from ..utils._validation import (
+    check_int,
+    check_n_jobs,
+    check_n_splits,
+    check_scalar_choice,
+    check_seed,
+)
 from ._specs import AuditInputError, AuditSpec
 
 
@@ -125,13 +126,13 @@ def run_audit(
         raise AuditInputError("spec has no defenses to audit")
     cv = check_int(cv, "cv", 2)
     repeats = check_int(repeats, "repeats", 1)
-    _check_n_jobs(n_jobs)
-    _check_seed(random_state)
+    check_n_jobs(n_jobs)
+    check_seed(random_state)
     if backend is not None:
         check_scalar_choice(backend, "backend", {"dask"})
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address (str); got {scheduler!r}.")
-    _check_n_splits(cv, spec.X, spec.y, stratified=spec.task == "classification")
+    check_n_splits(cv, spec.X, spec.y, stratified=spec.task == "classification")
     settings = [
         (defense, params)
         for defense in spec.defenses

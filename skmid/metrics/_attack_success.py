@@ -1,53 +1,13 @@
 """Success measures of membership-inference and inversion attacks."""
 
 import numpy as np
-from sklearn.utils import check_array
 
-from ..utils._validation import check_finite_output
-
-
-def check_binary(values, name, n_samples=None):
-    """``values`` as booleans: they must be bool, or numbers that are 0 or 1.
-
-    Scores, strings such as ``"True"`` and NaN are refused rather than cast: a
-    score of 0.1 cast to bool is True, and so is the string ``"False"``.
-    """
-    values = np.asarray(values)
-    if values.dtype == object:  # e.g. Python bools in an object column
-        values = np.array(values.tolist())
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-D (one entry per row); got shape {values.shape}."
-        )
-    if values.dtype != bool:
-        numeric = np.issubdtype(values.dtype, np.number)
-        binary = numeric and np.all((values == 0) | (values == 1))
-        if not binary:
-            if numeric and np.all((values >= 0) & (values <= 1)):
-                raise ValueError(
-                    f"{name} holds scores in [0, 1], not boolean guesses; "
-                    "threshold them, or use a score-based metric such as "
-                    "sklearn.metrics.roc_auc_score (metric='roc_auc' of the "
-                    "membership attacks)."
-                )
-            shown = np.unique(values.astype(str))[:5].tolist()
-            raise ValueError(
-                f"{name} must be boolean (or 0 and 1); got values such as {shown}."
-            )
-        values = values.astype(bool)
-    if n_samples is not None and values.shape[0] != n_samples:
-        raise ValueError(f"{name} has {values.shape[0]} entries for {n_samples} rows.")
-    return values
-
-
-def check_membership(member, n_samples=None):
-    """Validate membership labels: booleans (or 0/1) with both classes present."""
-    member = check_binary(member, "member", n_samples)
-    if member.all() or not member.any():
-        raise ValueError("member must contain both members and non-members.")
-    return member
+from ..utils._validation import (
+    check_binary,
+    check_finite_inputs,
+    check_finite_output,
+    check_membership,
+)
 
 
 def membership_advantage(member, guess):
@@ -128,15 +88,3 @@ def inversion_error(X_true, X_reconstructed):
     )
 
 
-def check_finite_inputs(X, name):
-    """Finite float64 inputs of any shape (rows, images), at least one row."""
-    if np.ndim(X) == 0:
-        raise ValueError(f"{name} must be an array of inputs; got {X!r}.")
-    try:
-        return check_array(
-            X, dtype=np.float64, ensure_2d=False, allow_nd=True, input_name=name
-        )
-    except ValueError as error:
-        if str(error).startswith("could not convert"):
-            raise ValueError(f"{name} must hold numbers: {error}") from None
-        raise

@@ -6,6 +6,7 @@ All logarithms are natural: entropies and mutual informations are in nats.
 import numpy as np
 from scipy.special import xlogy
 
+from ..utils._probabilities import class_probability_sums
 from ..utils._validation import (
     check_finite_output,
     check_probabilities_and_labels,
@@ -100,21 +101,6 @@ def confidence_distortion(p_original, p_defended, *, norm=1, reduce="mean"):
     if reduce == "max":
         return float(distances.max())
     return distances
-
-
-def class_probability_sums(y_codes, y_prob, n_classes):
-    """Sum of the probability vectors of the rows of each class, and row counts."""
-    counts = np.bincount(y_codes, minlength=n_classes).astype(np.float64)
-    sums = np.zeros((n_classes, y_prob.shape[1]))
-    np.add.at(sums, y_codes, y_prob)
-    return sums, counts
-
-
-def class_mean_probabilities(y_codes, y_prob, n_classes):
-    """Mean probability vector of the rows of each class (NaN for absent ones)."""
-    sums, counts = class_probability_sums(y_codes, y_prob, n_classes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts[:, None], counts
 
 
 def conditional_mutual_information(y_true, y_prob, *, labels=None):

@@ -19,19 +19,23 @@ from sklearn.model_selection import (
     StratifiedKFold,
     check_cv,
 )
-from sklearn.utils import check_random_state, indexable
+from sklearn.utils import indexable
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_method_params,
-    _num_samples,
     check_consistent_length,
 )
 from threadpoolctl import ThreadpoolController
 
-from ..attacks import AttackScorer
-from ..attacks._base import TrainingRowsRecorder
-from ..utils._validation import check_finite_output, check_int
+from ..attacks import AttackScorer, TrainingRowsRecorder
+from ..utils._validation import (
+    check_finite_output,
+    check_int,
+    check_n_jobs,
+    check_n_splits,
+    check_seed,
+)
 
 UTILITY = "utility"
 #: Most folds (cv times n_repeats) a search may run.
@@ -200,14 +204,14 @@ class PrivacyUtilitySearch:
             utility = check_scoring(self.estimator, options["utility"])
         except (TypeError, ValueError) as error:
             raise ValueError(f"utility: {error}") from None
-        _check_n_jobs(options["n_jobs"])
-        _check_seed(options["random_state"])
+        check_n_jobs(options["n_jobs"])
+        check_seed(options["random_state"])
         splitter = _splitter(
             self.estimator, options["cv"], options["n_repeats"], options["random_state"]
         )
         if isinstance(options["cv"], numbers.Integral):
             check_consistent_length(X, y)
-            _check_n_splits(
+            check_n_splits(
                 options["cv"], X, y, stratified=is_classifier(self.estimator)
             )
         try:
@@ -699,56 +703,3 @@ def _splitter(estimator, cv, n_repeats, random_state):
     if n_repeats != 1:
         raise ValueError("n_repeats > 1 needs an integer cv (the number of folds).")
     return cv
-
-
-def _check_n_splits(n_splits, X, y, *, stratified, name="cv"):
-    """Refuse more folds than rows, or than rows of a class for stratified folds."""
-    n_samples = _num_samples(X)
-    if n_splits > n_samples:
-        raise ValueError(
-            f"{name}={n_splits} folds need at least {n_splits} rows; the data have "
-            f"{n_samples}."
-        )
-    if not stratified:
-        return
-    try:
-        classes, counts = np.unique(np.asarray(y), return_counts=True)
-    except TypeError:
-        return  # labels of mixed types: the estimator rejects them
-    if counts.size and counts.min() < n_splits:
-        rare = classes[np.argmin(counts)]
-        rare = rare.item() if isinstance(rare, np.generic) else rare
-        raise ValueError(
-            f"{name}={n_splits} stratified folds need {n_splits} rows of every "
-            f"class; class {rare!r} has {counts.min()}."
-        )
-
-
-def _check_n_jobs(n_jobs, name="n_jobs"):
-    """None or a non-zero int (joblib's -1 = every core)."""
-    if n_jobs is None:
-        return None
-    if (
-        isinstance(n_jobs, (bool, np.bool_))
-        or not isinstance(n_jobs, numbers.Integral)
-        or n_jobs == 0
-    ):
-        raise ValueError(
-            f"{name} must be None or a non-zero integer (-1: every core); got "
-            f"{n_jobs!r}."
-        )
-    return int(n_jobs)
-
-
-def _check_seed(random_state, name="random_state"):
-    """None, a RandomState, or an int seed NumPy accepts (0 to 2**32 - 1)."""
-    if isinstance(random_state, (bool, np.bool_)):
-        raise ValueError(f"{name} must be None, an int or a RandomState; got a bool.")
-    try:
-        check_random_state(random_state)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be None, an int in [0, 2**32 - 1] or a RandomState; got "
-            f"{random_state!r}."
-        ) from None
-    return random_state

@@ -8,6 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, Options
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._probabilities import MAX_INPUT_MAGNITUDE, truncate_confidences
 from ..utils._random import seed_unset_random_states
 from ..utils._validation import check_finite_output
 from ._base import BasePostProcessor
@@ -167,7 +168,6 @@ class AdversarialNoiseDefense(BasePostProcessor):
             The fitted defense.
         """
         from ..attacks import InversionModelAttack
-        from ..attacks._inversion import truncate_confidences
         from ..utils._torch import predict_in_batches, resolve_device
 
         P, _ = self._validate_fit_data(P, y)
@@ -350,6 +350,5 @@ class AdversarialNoiseDefense(BasePostProcessor):
 
 def _max_input_magnitude():
     """The largest input the inversion network learns (it computes in float32)."""
-    from ..attacks._inversion import MAX_INPUT_MAGNITUDE
 
     return MAX_INPUT_MAGNITUDE

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..metrics._privacy import class_mean_probabilities
+from ..utils._probabilities import class_mean_probabilities
 from ._base import BasePostProcessor
 from ._waterfill import kernel_calls
 from ._waterfill_kernels import MAX_HASH_RESOLUTION, cmi_parallel, cmi_serial

@@ -7,7 +7,8 @@ that the same bad input gets the same clear error everywhere.
 import numbers
 
 import numpy as np
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import _num_samples
 
 #: Default absolute tolerance on the row sums of a probability matrix.
 PROBABILITY_ATOL = 1e-6
@@ -325,3 +326,114 @@ def resolve_sensitive_columns(sensitive_feature, X):
             )
         return columns, True
     return [position(sensitive_feature)], False
+
+
+def check_binary(values, name, n_samples=None):
+    """``values`` as booleans: they must be bool, or numbers that are 0 or 1.
+
+    Scores, strings such as ``"True"`` and NaN are refused rather than cast: a
+    score of 0.1 cast to bool is True, and so is the string ``"False"``.
+    """
+    values = np.asarray(values)
+    if values.dtype == object:  # e.g. Python bools in an object column
+        values = np.array(values.tolist())
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D (one entry per row); got shape {values.shape}."
+        )
+    if values.dtype != bool:
+        numeric = np.issubdtype(values.dtype, np.number)
+        binary = numeric and np.all((values == 0) | (values == 1))
+        if not binary:
+            if numeric and np.all((values >= 0) & (values <= 1)):
+                raise ValueError(
+                    f"{name} holds scores in [0, 1], not boolean guesses; "
+                    "threshold them, or use a score-based metric such as "
+                    "sklearn.metrics.roc_auc_score (metric='roc_auc' of the "
+                    "membership attacks)."
+                )
+            shown = np.unique(values.astype(str))[:5].tolist()
+            raise ValueError(
+                f"{name} must be boolean (or 0 and 1); got values such as {shown}."
+            )
+        values = values.astype(bool)
+    if n_samples is not None and values.shape[0] != n_samples:
+        raise ValueError(f"{name} has {values.shape[0]} entries for {n_samples} rows.")
+    return values
+
+
+def check_membership(member, n_samples=None):
+    """Validate membership labels: booleans (or 0/1) with both classes present."""
+    member = check_binary(member, "member", n_samples)
+    if member.all() or not member.any():
+        raise ValueError("member must contain both members and non-members.")
+    return member
+
+
+def check_finite_inputs(X, name):
+    """Finite float64 inputs of any shape (rows, images), at least one row."""
+    if np.ndim(X) == 0:
+        raise ValueError(f"{name} must be an array of inputs; got {X!r}.")
+    try:
+        return check_array(
+            X, dtype=np.float64, ensure_2d=False, allow_nd=True, input_name=name
+        )
+    except ValueError as error:
+        if str(error).startswith("could not convert"):
+            raise ValueError(f"{name} must hold numbers: {error}") from None
+        raise
+
+
+def check_n_splits(n_splits, X, y, *, stratified, name="cv"):
+    """Refuse more folds than rows, or than rows of a class for stratified folds."""
+    n_samples = _num_samples(X)
+    if n_splits > n_samples:
+        raise ValueError(
+            f"{name}={n_splits} folds need at least {n_splits} rows; the data have "
+            f"{n_samples}."
+        )
+    if not stratified:
+        return
+    try:
+        classes, counts = np.unique(np.asarray(y), return_counts=True)
+    except TypeError:
+        return  # labels of mixed types: the estimator rejects them
+    if counts.size and counts.min() < n_splits:
+        rare = classes[np.argmin(counts)]
+        rare = rare.item() if isinstance(rare, np.generic) else rare
+        raise ValueError(
+            f"{name}={n_splits} stratified folds need {n_splits} rows of every "
+            f"class; class {rare!r} has {counts.min()}."
+        )
+
+
+def check_n_jobs(n_jobs, name="n_jobs"):
+    """None or a non-zero int (joblib's -1 = every core)."""
+    if n_jobs is None:
+        return None
+    if (
+        isinstance(n_jobs, (bool, np.bool_))
+        or not isinstance(n_jobs, numbers.Integral)
+        or n_jobs == 0
+    ):
+        raise ValueError(
+            f"{name} must be None or a non-zero integer (-1: every core); got "
+            f"{n_jobs!r}."
+        )
+    return int(n_jobs)
+
+
+def check_seed(random_state, name="random_state"):
+    """None, a RandomState, or an int seed NumPy accepts (0 to 2**32 - 1)."""
+    if isinstance(random_state, (bool, np.bool_)):
+        raise ValueError(f"{name} must be None, an int or a RandomState; got a bool.")
+    try:
+        check_random_state(random_state)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be None, an int in [0, 2**32 - 1] or a RandomState; got "
+            f"{random_state!r}."
+        ) from None
+    return random_state

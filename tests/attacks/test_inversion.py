@@ -9,8 +9,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skmid.attacks import InversionModelAttack, make_attack_scorer
-from skmid.attacks._inversion import truncate_confidences
 from skmid.postprocessing import DefendedClassifier, TopLabelPostProcessor
+from skmid.utils._probabilities import truncate_confidences
 
 pytest.importorskip("torch")
 
