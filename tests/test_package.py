@@ -91,3 +91,62 @@ def test_python_dash_m_and_console_script():
 
 def test_parser_is_separate_from_main():
     assert get_parser().prog == "skmid"
+
+
+# The architecture contracts live in pyproject.toml and ``lint-imports`` checks
+# them in CI; these tests keep them complete and prove that they bite.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _import_contracts():
+    tomllib = pytest.importorskip("tomllib")
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        config = tomllib.load(f)["tool"]["importlinter"]
+    return {contract["id"]: contract for contract in config["contracts"]}
+
+
+def test_import_contracts_cover_every_subpackage():
+    contracts = _import_contracts()
+    layered = [
+        name.strip()
+        for layer in contracts["layers"]["layers"]
+        for name in layer.split("|")
+    ]
+    assert sorted(layered) == sorted(["_cli", *skmid._SUBMODULES])
+    # utils is the shared internal toolbox: its private modules are importable
+    # from every layer, so it is the one subpackage the rule leaves out.
+    assert sorted(contracts["private-modules"]["packages_with_private_modules"]) == [
+        f"skmid.{name}" for name in sorted(skmid._SUBMODULES) if name != "utils"
+    ]
+
+
+def test_import_contracts_catch_fabricated_violations(tmp_path):
+    pytest.importorskip("importlinter")
+    shutil.copytree(
+        ROOT / "skmid", tmp_path / "skmid", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    # A defense reaching into a sibling's private module, a utils module
+    # importing a higher layer, and a legal use of the utils toolbox.
+    (tmp_path / "skmid" / "tree" / "_fabricated.py").write_text(
+        "from ..postprocessing._base import BasePostProcessor\n"
+        "from ..utils._validation import check_int\n"
+    )
+    (tmp_path / "skmid" / "utils" / "_fabricated.py").write_text(
+        "from ..audit import run_audit\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports;"
+            "sys.exit(lint_imports(no_cache=True, no_logo=True))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "skmid.tree._fabricated -> skmid.postprocessing._base" in result.stdout
+    assert "skmid.tree._fabricated -> skmid.utils._validation" not in result.stdout
+    assert "skmid.utils._fabricated -> skmid.audit" in result.stdout

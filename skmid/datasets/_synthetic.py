@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._validation import check_probability_matrix
+
 #: Cells a generator may allocate; a larger request is a mistake, not a data set.
 MAX_GENERATED_CELLS = 10**9
 
@@ -32,18 +34,22 @@ def _check_generator_params(n_samples, n_features, n_sensitive_values, prior):
         )
     if prior is None:
         return np.full(n_sensitive_values, 1.0 / n_sensitive_values)
-    prior = np.asarray(prior, dtype=np.float64)
-    if (
-        prior.shape != (n_sensitive_values,)
-        or not np.all(np.isfinite(prior))
-        or np.any(prior < 0)
-        or not np.isclose(prior.sum(), 1.0)
-    ):
+    shape = np.shape(prior)
+    if shape != (n_sensitive_values,):
         raise ValueError(
             "sensitive_prior must be a probability vector with n_sensitive_values "
-            f"= {n_sensitive_values} entries; got {prior.tolist()}."
+            f"= {n_sensitive_values} entries; got shape {shape}."
         )
-    return prior
+    try:
+        prior = check_probability_matrix([prior], input_name="sensitive_prior")[0]
+    except ValueError as error:
+        if "sensitive_prior" in str(error):
+            raise
+        # NumPy's conversion error (strings, say) names no parameter.
+        raise ValueError(f"Invalid sensitive_prior: {error}") from error
+    # The draws need a sum of 1 to within NumPy's tolerance, tighter than the
+    # check's.
+    return prior / prior.sum()
 
 
 def _sensitive_effects(n_sensitive_values, sensitive_effect):

@@ -25,15 +25,15 @@ CALIBRATION_RTOL, MAX_CALIBRATION_STEPS = 1e-3, 64
 class MLPModule(nn.Module):
     """The VIB classifier's default network without the bottleneck.
 
-    An MLP encoder (``hidden_units``, ReLU) to ``latent_dim`` units, ReLU, and a
-    linear decoder; ``forward`` returns class probabilities.
+    An MLP encoder (``hidden_layer_sizes``, ReLU) to ``latent_dim`` units, ReLU,
+    and a linear decoder; ``forward`` returns class probabilities.
     """
 
-    def __init__(self, n_features, n_classes, hidden_units=(128,), latent_dim=32):
+    def __init__(self, n_features, n_classes, hidden_layer_sizes=(128,), latent_dim=32):
         super().__init__()
         from ..utils._torch import make_mlp
 
-        self.encoder = make_mlp([n_features, *hidden_units, latent_dim])
+        self.encoder = make_mlp([n_features, *hidden_layer_sizes, latent_dim])
         self.decoder = nn.Linear(latent_dim, n_classes)
 
     def forward(self, X):
@@ -182,7 +182,7 @@ class DPSGDClassifier(_TabularNetClassifier):
         Target :math:`\delta` in (0, 1) (keep it below ``1 / n_samples``).
     max_grad_norm : float, default=1.0
         Per-example gradient clipping norm (> 0).
-    hidden_units, latent_dim, random_state, max_epochs, batch_size, lr, verbose
+    hidden_layer_sizes, latent_dim, random_state, max_epochs, batch_size, lr, verbose
         As for :class:`VIBClassifier` (``lr`` defaults to 0.1 with SGD).
     **kwargs
         Other ``NeuralNetClassifier`` arguments (``warm_start`` must stay
@@ -215,7 +215,7 @@ class DPSGDClassifier(_TabularNetClassifier):
         epsilon=1.0,
         delta=1e-5,
         max_grad_norm=1.0,
-        hidden_units=(128,),
+        hidden_layer_sizes=(128,),
         latent_dim=None,
         random_state=None,
         criterion=torch.nn.NLLLoss,
@@ -242,7 +242,7 @@ class DPSGDClassifier(_TabularNetClassifier):
         self.epsilon = epsilon
         self.delta = delta
         self.max_grad_norm = max_grad_norm
-        self.hidden_units = hidden_units
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.latent_dim = latent_dim
         self.random_state = random_state
 

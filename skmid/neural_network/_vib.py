@@ -64,7 +64,7 @@ class VIBModule(nn.Module):
         Input dimension.
     n_classes : int
         Number of classes.
-    hidden_units : tuple of int, default=(128,)
+    hidden_layer_sizes : tuple of int, default=(128,)
         Hidden layers of the default MLP encoder.
     latent_dim : int, default=32
         Dimension of the code.
@@ -78,7 +78,7 @@ class VIBModule(nn.Module):
         self,
         n_features,
         n_classes,
-        hidden_units=(128,),
+        hidden_layer_sizes=(128,),
         latent_dim=32,
         encoder=None,
         n_samples_predict=12,
@@ -90,7 +90,7 @@ class VIBModule(nn.Module):
         self.n_samples_predict = n_samples_predict
         self.sampling_generator = None
         if encoder is None:
-            encoder = make_mlp([n_features, *hidden_units, 2 * latent_dim])
+            encoder = make_mlp([n_features, *hidden_layer_sizes, 2 * latent_dim])
         self.encoder = encoder
         self.decoder = nn.Linear(latent_dim, n_classes)
 
@@ -203,23 +203,24 @@ class _TabularNetClassifier(NeuralNetClassifier):
             {name: getattr(self, name) for name in self._parameter_constraints},
             caller_name=type(self).__name__,
         )
-        self._hidden_units()
+        self._hidden_layer_sizes()
         if self.device is not None:
             resolve_device(self.device)
 
-    def _hidden_units(self):
-        units = self.hidden_units
+    def _hidden_layer_sizes(self):
+        units = self.hidden_layer_sizes
         if isinstance(units, numbers.Integral) and not isinstance(units, bool):
             units = (units,)
         try:
             units = tuple(units)
         except TypeError:
             raise ValueError(
-                "hidden_units must be a sequence of positive integers; got "
-                f"{self.hidden_units!r}."
+                "hidden_layer_sizes must be a sequence of positive integers; got "
+                f"{self.hidden_layer_sizes!r}."
             ) from None
         return tuple(
-            check_int(size, f"hidden_units[{i}]", 1) for i, size in enumerate(units)
+            check_int(size, f"hidden_layer_sizes[{i}]", 1)
+            for i, size in enumerate(units)
         )
 
     def _validate_X(self, X, *, reset=False):
@@ -377,7 +378,7 @@ class _TabularNetClassifier(NeuralNetClassifier):
         return {
             "n_features": self.n_features_in_,
             "n_classes": len(self.label_encoder_.classes_),
-            "hidden_units": self._hidden_units(),
+            "hidden_layer_sizes": self._hidden_layer_sizes(),
             "latent_dim": self._latent_dim(),
         }
 
@@ -408,8 +409,9 @@ class _TabularNetClassifier(NeuralNetClassifier):
         except (MemoryError, OverflowError, RuntimeError, TypeError) as error:
             # Typically layers too large to allocate, or to size in int64.
             raise ValueError(
-                f"{type(self).__name__} could not build its network (hidden_units="
-                f"{self.hidden_units!r}, latent_dim={self.latent_dim!r}): {error}"
+                f"{type(self).__name__} could not build its network "
+                f"(hidden_layer_sizes={self.hidden_layer_sizes!r}, "
+                f"latent_dim={self.latent_dim!r}): {error}"
             ) from error
         for key, value in prebuilt.items():
             setattr(module, key, value)
@@ -512,7 +514,7 @@ class VIBClassifier(_TabularNetClassifier):
     lam : float, default=1e-2
         Weight :math:`\lambda \ge 0` of the KL term; 0 trains a plain MLP with
         a noisy layer.
-    hidden_units : int or tuple of int, default=(128,)
+    hidden_layer_sizes : int or tuple of int, default=(128,)
         Widths (>= 1) of the hidden layers of the default encoder; ``()`` for
         none.
     latent_dim : int, default=None
@@ -569,7 +571,7 @@ class VIBClassifier(_TabularNetClassifier):
         module=VIBModule,
         *,
         lam=1e-2,
-        hidden_units=(128,),
+        hidden_layer_sizes=(128,),
         latent_dim=None,
         n_samples_predict=0,
         random_state=None,
@@ -594,7 +596,7 @@ class VIBClassifier(_TabularNetClassifier):
             **kwargs,
         )
         self.lam = lam
-        self.hidden_units = hidden_units
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.latent_dim = latent_dim
         self.n_samples_predict = n_samples_predict
         self.random_state = random_state

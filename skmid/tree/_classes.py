@@ -2,6 +2,7 @@
 
 import numbers
 from abc import ABCMeta, abstractmethod
+from types import SimpleNamespace
 
 import numpy as np
 from scipy.special import xlogy
@@ -11,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._validation import resolve_sensitive_columns
 from ._encoding import (
     EXACT_INTEGER_LIMIT,
     category_lookup,
@@ -532,20 +534,15 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
         return tree
 
     def _priority_column(self, n_features):
-        key = self.priority_feature
-        if key is None:
+        if self.priority_feature is None:
             return -1
-        if isinstance(key, (bool, np.bool_)):
-            raise ValueError(
-                f"priority_feature must be a column index or name; got {key!r}."
-            )
-        if isinstance(key, str):
-            names = getattr(self, "feature_names_in_", None)
-            if names is None or key not in list(names):
-                raise ValueError(f"priority_feature {key!r} is not a column name of X.")
-            return list(names).index(key)
-        if not -n_features <= key < n_features:
-            raise ValueError(
-                f"priority_feature {key} is out of range for {n_features} columns."
-            )
-        return int(key) % n_features
+        # The fitted column names stand in for X, which validation has turned
+        # into an array without them.
+        columns = SimpleNamespace(
+            shape=(0, n_features), columns=getattr(self, "feature_names_in_", None)
+        )
+        try:
+            (column,), _ = resolve_sensitive_columns(self.priority_feature, columns)
+        except ValueError as error:
+            raise ValueError(f"Invalid priority_feature: {error}") from None
+        return column

@@ -92,3 +92,38 @@ def test_generators_reject_non_finite_and_invalid_parameters(make, params, name)
     params = {"n_sensitive_values": 2, **params}
     with pytest.raises(ValueError, match=name):
         make(**params)
+
+
+@pytest.mark.parametrize(
+    "make", [make_sensitive_regression, make_sensitive_classification]
+)
+@pytest.mark.parametrize(
+    "prior, match",
+    [
+        ([0.5, 0.5], "3 entries; got shape \\(2,\\)"),
+        ([[0.2, 0.3, 0.5]], "3 entries; got shape \\(1, 3\\)"),
+        ([0.5, 0.6, -0.1], "sensitive_prior .*negative entry"),
+        ([0.2, 0.2, 0.2], "sensitive_prior .*sums to 0.6"),
+        ([0.2, 0.3, np.inf], "sensitive_prior"),
+        (["a", "b", "c"], "sensitive_prior"),
+    ],
+)
+def test_sensitive_prior_must_be_a_probability_vector(make, prior, match):
+    with pytest.raises(ValueError, match=match):
+        make(n_sensitive_values=3, sensitive_prior=prior)
+
+
+@pytest.mark.parametrize(
+    "make", [make_sensitive_regression, make_sensitive_classification]
+)
+def test_sensitive_prior_within_tolerance_is_renormalised(make):
+    # Sums to 1 within the validation's tolerance but not NumPy's: still drawn.
+    prior = [0.2, 0.3, 0.5 + 5e-7]
+    X, _ = make(
+        n_samples=2000,
+        n_sensitive_values=3,
+        sensitive_prior=prior,
+        return_X_y=True,
+        random_state=0,
+    )
+    assert X.shape[0] == 2000

@@ -1,7 +1,5 @@
 """MIDLinearRegression at extreme scales, hyperparameters and weights."""
 
-import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -12,6 +10,7 @@ import pytest
 from skmid.datasets import make_sensitive_regression
 from skmid.linear_model import MIDLinearRegression
 from skmid.linear_model._mid_binned import MAX_GRID_POINTS
+from tests._subprocess import interrupt_script
 
 
 @pytest.fixture(scope="module")
@@ -241,25 +240,12 @@ _LONG_FIT = textwrap.dedent(
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGINT")
 def test_long_exact_fit_honours_keyboard_interrupt():
     # one evaluation of the exact penalty at N = 2e6 takes about a second on
     # two cores, the fit a minute; its kernel calls return to Python between
     # blocks of tile rows
-    process = subprocess.Popen(
-        [sys.executable, "-c", _LONG_FIT],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout.readline().strip() == "fitting"
-        time.sleep(1.0)
-        process.send_signal(signal.SIGINT)
-        start = time.perf_counter()
-        _, stderr = process.communicate(timeout=30)
-        elapsed = time.perf_counter() - start
-    finally:
-        process.kill()
-    assert "KeyboardInterrupt" in stderr
-    assert process.returncode != 0
-    assert elapsed < 3.0
+    result = interrupt_script(_LONG_FIT)
+    assert "finished" not in result.stdout
+    assert result.returncode != 0 and "KeyboardInterrupt" in result.stderr
+    assert result.latency < 3.0

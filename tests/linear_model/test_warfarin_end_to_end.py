@@ -32,9 +32,9 @@ def test_mid_trades_mse_for_attack_success(warfarin):
             rows[lam].append(
                 [
                     np.mean((model.predict(X[test]) - y[test]) ** 2),
-                    attack.score(model, X[test], y[test], "accuracy"),
-                    attack.score(model, X[test], y[test], "roc_auc"),
-                    attack.score(model, X[test], y[test], "advantage"),
+                    attack.score(model, X[test], y[test], metric="accuracy"),
+                    attack.score(model, X[test], y[test], metric="roc_auc"),
+                    attack.score(model, X[test], y[test], metric="advantage"),
                 ]
             )
     table = {lam: np.mean(values, axis=0) for lam, values in rows.items()}

@@ -20,8 +20,8 @@ from skmid.neural_network._dpsgd import calibrate_noise_multiplier  # noqa: E402
 CLASSIFIERS = [VIBClassifier, DPSGDClassifier]
 #: Fast settings; DP-SGD gets a budget that leaves it something to learn.
 FAST = {
-    VIBClassifier: {"max_epochs": 2, "hidden_units": (16,)},
-    DPSGDClassifier: {"max_epochs": 2, "hidden_units": (16,), "epsilon": 8.0},
+    VIBClassifier: {"max_epochs": 2, "hidden_layer_sizes": (16,)},
+    DPSGDClassifier: {"max_epochs": 2, "hidden_layer_sizes": (16,), "epsilon": 8.0},
 }
 
 
@@ -48,10 +48,10 @@ COMMON_BAD_PARAMETERS = [
     ("lr", 1e300),
     ("batch_size", 0),
     ("batch_size", -5),
-    ("hidden_units", (0,)),
-    ("hidden_units", (16, -1)),
-    ("hidden_units", (2.5,)),
-    ("hidden_units", "ab"),
+    ("hidden_layer_sizes", (0,)),
+    ("hidden_layer_sizes", (16, -1)),
+    ("hidden_layer_sizes", (2.5,)),
+    ("hidden_layer_sizes", "ab"),
     ("latent_dim", 0),
     ("latent_dim", np.nan),
     ("random_state", -1),
@@ -98,17 +98,19 @@ def test_invalid_hyperparameter_is_a_named_error_at_fit(data, cls, name, value):
 def test_layers_too_large_to_build_are_a_named_error(data, cls):
     X, y = data
     # Sizes that overflow int64 element counts: refused without allocating.
-    with pytest.raises(ValueError, match="hidden_units"):
-        make(cls, hidden_units=(2**62,)).fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        make(cls, hidden_layer_sizes=(2**62,)).fit(X, y)
     with pytest.raises(ValueError, match="latent_dim"):
         make(cls, latent_dim=2**62).fit(X, y)
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_int_hidden_units_and_no_hidden_layer_are_valid(data, cls):
+def test_int_hidden_layer_sizes_and_no_hidden_layer_are_valid(data, cls):
     X, y = data
-    for hidden_units in [8, ()]:
-        proba = make(cls, hidden_units=hidden_units).fit(X, y).predict_proba(X)
+    for hidden_layer_sizes in [8, ()]:
+        proba = (
+            make(cls, hidden_layer_sizes=hidden_layer_sizes).fit(X, y).predict_proba(X)
+        )
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
 
 

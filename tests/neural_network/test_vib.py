@@ -64,15 +64,35 @@ def test_reproducible_deterministic_and_stochastic_output(digits):
     first = a.predict_proba_stochastic(X_test)
     assert not np.array_equal(first, a.predict_proba_stochastic(X_test))
     np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
-    mean_code = clone(a).set_params(n_samples_predict=0).fit(X, y)
-    np.testing.assert_array_equal(
-        mean_code.predict_proba(X_test), mean_code.predict_proba(X_test)
-    )
     import torch
 
     state = torch.random.get_rng_state()
     VIBClassifier(max_epochs=1, random_state=3).fit(X[:100], y[:100])
     assert torch.equal(state, torch.random.get_rng_state())  # global RNG untouched
+
+
+def test_seeded_multi_draw_prediction(digits):
+    X, y, X_test, _ = digits
+    mean_code = VIBClassifier(max_epochs=3, random_state=1).fit(X, y)
+    drawn = clone(mean_code).set_params(n_samples_predict=12).fit(X, y)
+    # Training never uses n_samples_predict: the same weights, so that the
+    # outputs below differ by the prediction path alone.
+    for before, after in zip(
+        mean_code.module_.parameters(), drawn.module_.parameters(), strict=True
+    ):
+        np.testing.assert_array_equal(before.detach(), after.detach())
+    proba = drawn.predict_proba(X_test)
+    # Draws seeded from random_state at every call: the same output each time
+    # and from an identical fit, yet not the mean code's output.
+    np.testing.assert_array_equal(proba, drawn.predict_proba(X_test))
+    refit = clone(drawn).fit(X, y)
+    np.testing.assert_array_equal(proba, refit.predict_proba(X_test))
+    assert np.abs(proba - mean_code.predict_proba(X_test)).max() > 1e-4
+    assert proba.min() >= 0.0
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    # An average of 12 draws is not a single draw either.
+    single = drawn.predict_proba_stochastic(X_test)
+    assert np.abs(proba - single).max() > 1e-4
 
 
 def test_string_labels_dataframe_pipeline_and_grid_search(digits):

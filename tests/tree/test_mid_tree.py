@@ -219,6 +219,20 @@ def test_priority_places_the_feature_at_the_depth():
     assert plain.tree_.feature[0] != 4
 
 
+def test_priority_feature_by_name_or_negative_index():
+    pd = pytest.importorskip("pandas")
+    X, y = random_categorical(n=600, n_features=5, seed=1)
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    params = {"lam": 0.0, "priority_depth": 1, "random_state": 0}
+    by_index = MIDDecisionTreeClassifier(priority_feature=4, **params).fit(X, y)
+    for key in ["e", -1]:
+        other = MIDDecisionTreeClassifier(priority_feature=key, **params)
+        other.fit(frame if key == "e" else X, y)
+        np.testing.assert_array_equal(other.tree_.feature, by_index.tree_.feature)
+    with pytest.raises(ValueError, match="priority_feature: .*column named 'f'"):
+        MIDDecisionTreeClassifier(priority_feature="f", **params).fit(frame, y)
+
+
 def test_apply_decision_path_depth_and_export_text():
     X, y = random_categorical()
     tree = MIDDecisionTreeClassifier(lam=0.01, max_depth=2, random_state=0).fit(X, y)
@@ -251,8 +265,9 @@ def test_min_samples_constraints():
         ({"criterion": "mse"}, "criterion"),
         ({"penalized_output": "proba"}, "penalized_output"),
         ({"categorical_features": [7]}, "categorical_features"),
-        ({"priority_feature": 9}, "out of range"),
-        ({"priority_feature": "age"}, "not a column name"),
+        ({"priority_feature": 9}, "priority_feature: .* out of range"),
+        ({"priority_feature": -9}, "priority_feature: .* out of range"),
+        ({"priority_feature": "age"}, "priority_feature: .* no column names"),
     ],
 )
 def test_bad_parameters(params, match):

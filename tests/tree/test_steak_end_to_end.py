@@ -1,5 +1,11 @@
-"""The MID paper's Figures 2(b) and 4(c) on the steak survey, at reduced size."""
+"""The MID paper's Figures 2(b) and 4(c) on the steak survey, at reduced size.
 
+The steak audit of :mod:`skmid.audit` (``skmid audit steak``), which
+``examples/steak_tree_tradeoff.py`` runs and plots: model utility on the
+held-out rows, the MAP attacks on the training rows, as in the paper.
+"""
+
+import math
 import runpy
 from pathlib import Path
 
@@ -8,33 +14,68 @@ import pytest
 from scipy.stats import spearmanr
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "steak_tree_tradeoff.py"
+ATTACKS = ["naive_f1", "counts_f1", "naive_auc", "counts_auc"]
+
+
+@pytest.fixture(scope="module")
+def steak_rows(shared_data_home):
+    from skmid.audit import run_audit, steak_audit
+
+    result = run_audit(steak_audit(data_home=shared_data_home), repeats=4)
+    return {(row["defense"], row["setting"]): row for row in result.rows}
+
+
+def _attack(row, attack):
+    return row[f"mean_train_{attack}"]
 
 
 @pytest.mark.slow
-def test_attack_success_falls_as_lam_grows(shared_data_home, capsys):
-    namespace = runpy.run_path(str(EXAMPLE))
-    summary = namespace["run"](repeats=4, data_home=shared_data_home)
-    print()
-    for (defense, setting), values in summary.items():
-        print(defense, setting, {k: round(v, 3) for k, v in values.items()})
-    mid = [(float(s.split("=")[1]), v) for (d, s), v in summary.items() if d == "MID"]
+def test_attack_success_falls_as_lam_grows(steak_rows):
+    # ID3 is the MID tree at lam = 0.
+    mid = [(0.0, steak_rows["ID3", "-"])] + [
+        (row["params"]["lam"], row)
+        for (defense, _), row in steak_rows.items()
+        if defense == "MID"
+    ]
     lams = [lam for lam, _ in mid]
-    for attack in ["naive_f1", "counts_f1", "naive_auc", "counts_auc"]:
-        values = [v[attack] for _, v in mid]
+    assert lams == sorted(lams) and len(lams) >= 5
+    for attack in ATTACKS:
+        values = [_attack(row, attack) for _, row in mid]
         assert spearmanr(lams, values).statistic < -0.8, attack
         assert values[-1] < values[0] - 0.15, attack
     # Utility falls too, to the majority-class level for the largest lam.
-    assert mid[0][1]["model_f1"] > mid[-1][1]["model_f1"] + 0.03
+    assert mid[0][1]["mean_test_utility"] > mid[-1][1]["mean_test_utility"] + 0.03
     # No attack beats chance on a single-leaf tree.
-    assert mid[-1][1]["counts_auc"] == pytest.approx(0.5, abs=0.01)
+    assert _attack(mid[-1][1], "counts_auc") == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.slow
+def test_priority_dp_id3_and_cmi(steak_rows):
     # Priority: the sensitive question near the root leaks more than deep down.
-    priority = {s: v for (d, s), v in summary.items() if d == "Priority"}
-    assert priority["depth=0"]["naive_f1"] > priority["depth=4"]["naive_f1"]
+    priority = {s: row for (d, s), row in steak_rows.items() if d == "Priority"}
+    assert _attack(priority["priority_depth=0"], "naive_f1") > _attack(
+        priority["priority_depth=4"], "naive_f1"
+    )
     # DP-ID3: a small budget destroys the attack and most of the utility.
-    dp = {s: v for (d, s), v in summary.items() if d == "DP-ID3"}
-    assert dp["eps=0.1"]["counts_f1"] == 0.0
-    assert dp["eps=0.1"]["model_f1"] < dp["eps=100"]["model_f1"]
-    assert np.isfinite([v for row in summary.values() for v in row.values()]).all()
+    dp = {s: row for (d, s), row in steak_rows.items() if d == "DP-ID3"}
+    assert _attack(dp["epsilon=0.1"], "counts_f1") == 0.0
+    assert (
+        dp["epsilon=0.1"]["mean_test_utility"] < dp["epsilon=100"]["mean_test_utility"]
+    )
+    # CMI releases confidences only: MAP with counts does not apply to it, and
+    # says so rather than showing a number.
+    cmi = [row for (d, _), row in steak_rows.items() if d == "CMI"]
+    assert cmi
+    for row in cmi:
+        assert _attack(row, "counts_f1") is None
+        assert np.isfinite(_attack(row, "naive_f1"))
+    measured = [
+        _attack(row, attack)
+        for row in steak_rows.values()
+        for attack in ATTACKS
+        if row["defense"] != "CMI" or attack.startswith("naive")
+    ]
+    assert np.isfinite(measured).all()
 
 
 @pytest.mark.slow
@@ -52,5 +93,10 @@ def test_example_writes_the_figure(shared_data_home, tmp_path, capsys):
     ]
     assert namespace["main"](argv) == 0
     assert figure.stat().st_size > 10_000
-    out = capsys.readouterr().out
-    assert out.count("MID ") == 9 and out.count("Priority ") == 5
+    lines = capsys.readouterr().out.splitlines()
+    # One summary line per setting of each defense.
+    from skmid.audit import steak_audit
+
+    for defense in steak_audit(data_home=shared_data_home).defenses:
+        n_settings = math.prod(map(len, defense.param_grid.values()))
+        assert sum(line.startswith(f"{defense.name} ") for line in lines) == n_settings

@@ -1,11 +1,8 @@
 """Extreme values, bad inputs and interruption of the categorical trees."""
 
 import functools
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -15,6 +12,7 @@ from scipy import sparse
 
 from skmid.tree import DPID3Classifier, MIDDecisionTreeClassifier, _classes
 from skmid.tree import _tree_kernels as kernels
+from tests._subprocess import interrupt_script
 
 TINY = np.nextafter(0.0, 1.0)
 HUGE = np.finfo(np.float64).max
@@ -198,26 +196,10 @@ def test_a_long_fit_stops_on_ctrl_c():
         print("finished in", time.perf_counter() - start, flush=True)
         """
     )
-    process = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout.readline().strip() == "fitting"
-        time.sleep(1.0)
-        process.send_signal(signal.SIGINT)
-        sent = time.perf_counter()
-        stdout, stderr = process.communicate(timeout=15)
-        latency = time.perf_counter() - sent
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert "finished" not in stdout
-    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
-    assert latency < 5.0
+    result = interrupt_script(script, timeout=15)
+    assert "finished" not in result.stdout
+    assert result.returncode != 0 and "KeyboardInterrupt" in result.stderr
+    assert result.latency < 5.0
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf])
