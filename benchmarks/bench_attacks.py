@@ -66,7 +66,7 @@ def bench_dataset(name, X, y, device):
     n = min(len(train), len(test))
     rows = np.r_[train[:n], test[:n]]
     member = np.r_[np.ones(n, bool), np.zeros(n, bool)]
-    label_only = LabelOnlyMembershipAttack().fit()
+    label_only = LabelOnlyMembershipAttack()  # needs no fit
     t_label, _ = timed(lambda: label_only.score(target, X[rows], y[rows], member))
     print(f"\n{name}, {device}; reference: label-only attack {t_label * 1e3:.1f} ms")
 

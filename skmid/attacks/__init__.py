@@ -1,11 +1,13 @@
 """Attacks that measure how much a model leaks, as scikit-learn scorers."""
 
 from ._base import (
+    AttackMetric,
     AttackScorer,
     BaseAttack,
     TrainingRowsRecorder,
     make_attack_scorer,
 )
+from ._checks import attack_checks, check_attack, parametrize_with_attack_checks
 from ._inversion import InversionModelAttack
 from ._map import MAPAttributeInference
 from ._membership import (
@@ -16,6 +18,7 @@ from ._membership import (
 )
 
 __all__ = [
+    "AttackMetric",
     "AttackScorer",
     "BaseAttack",
     "BaseMembershipAttack",
@@ -25,5 +28,8 @@ __all__ = [
     "MAPAttributeInference",
     "ShadowModelMembershipAttack",
     "TrainingRowsRecorder",
+    "attack_checks",
+    "check_attack",
     "make_attack_scorer",
+    "parametrize_with_attack_checks",
 ]

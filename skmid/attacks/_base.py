@@ -1,21 +1,25 @@
-"""The one attack API of skmid, its metric registry and its scorer factory.
+"""The one attack contract of skmid, its metric registries and its scorer factory.
 
 An attack never holds a target model. ``fit`` stores the attacker's background
-knowledge only; ``infer``, ``infer_proba`` and ``score`` take the estimator to
-attack and query it, so one fitted attack can score every candidate of a grid
-search.
+knowledge only; ``infer``, ``infer_proba``, ``decision_function`` and ``score``
+take the estimator to attack and query it, so one fitted attack can score every
+candidate of a grid search.
 """
 
+import math
 import weakref
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
-from ..metrics._attack_success import inversion_error, membership_advantage
+from ..metrics import inversion_error, membership_advantage
 from ..utils._validation import (
     check_finite_output,
     check_labels,
@@ -127,49 +131,66 @@ def query_proba(estimator, X, attack):
 
 
 def check_training_loss(loss, attack):
-    """Raise a ValueError naming learning_rate if a network's training diverged.
+    """Raise a ValueError naming ``lr`` if a network's training diverged.
 
-    ``loss`` is a tensor (e.g. an epoch's summed loss): checking it once per
-    epoch keeps the training loop free of a device sync per step.
+    ``loss`` is an epoch's loss (a tensor), checked once per epoch by the
+    skorch callback that trains the attacks' networks.
     """
     check_finite_output(
         loss,
         source=f"{type(attack).__name__}'s training loss",
-        remedy=f"lower learning_rate (got {attack.learning_rate:g})",
+        remedy=f"lower lr (got {attack.lr:g})",
     )
 
 
-#: metric name -> (function(truth_codes, guess_codes, proba), higher_is_more_leakage)
+#: The kinds of attack: what an attack infers about the rows it is given.
+KINDS = ("attribute", "reconstruction", "membership")
+
+
+class AttackMetric(NamedTuple):
+    """One entry of an attack's metric registry.
+
+    ``function`` computes the value, ``higher_is_more_leakage`` gives its
+    orientation and ``range`` the ``(low, high)`` interval every value lies in.
+    What ``function`` takes depends on the attack's kind: ``(truth_codes,
+    guess_codes, proba)`` for attribute inference, ``(member, guess, scores)``
+    for membership inference and ``(X_true, X_reconstructed)`` for
+    reconstruction.
+    """
+
+    function: Callable
+    higher_is_more_leakage: bool
+    range: tuple
+
+
 ATTRIBUTE_INFERENCE_METRICS = {
-    "accuracy": (_accuracy, True),
-    "roc_auc": (_roc_auc, True),
-    "f1": (_f1, True),
-    "advantage": (_advantage, True),
+    "accuracy": AttackMetric(_accuracy, True, (0.0, 1.0)),
+    "roc_auc": AttackMetric(_roc_auc, True, (0.0, 1.0)),
+    "f1": AttackMetric(_f1, True, (0.0, 1.0)),
+    "advantage": AttackMetric(_advantage, True, (-1.0, 1.0)),
 }
 
 
-def _membership_accuracy(member, guess, proba):
+def _membership_accuracy(member, guess, scores):
     return float(np.mean(member == guess))
 
 
-def _membership_roc_auc(member, guess, proba):
-    return float(roc_auc_score(member, proba))
+def _membership_roc_auc(member, guess, scores):
+    return float(roc_auc_score(member, scores))
 
 
-def _membership_advantage(member, guess, proba):
+def _membership_advantage(member, guess, scores):
     return membership_advantage(member, guess)
 
 
-#: metric name -> (function(member, guess, proba), higher_is_more_leakage)
 MEMBERSHIP_METRICS = {
-    "accuracy": (_membership_accuracy, True),
-    "roc_auc": (_membership_roc_auc, True),
-    "advantage": (_membership_advantage, True),
+    "accuracy": AttackMetric(_membership_accuracy, True, (0.0, 1.0)),
+    "roc_auc": AttackMetric(_membership_roc_auc, True, (0.0, 1.0)),
+    "advantage": AttackMetric(_membership_advantage, True, (-1.0, 1.0)),
 }
 
-#: metric name -> (function(X_true, X_reconstructed), higher_is_more_leakage)
 INVERSION_METRICS = {
-    "mse": (inversion_error, False),
+    "mse": AttackMetric(inversion_error, False, (0.0, math.inf)),
 }
 
 
@@ -206,94 +227,275 @@ class PerEstimatorCache:
         return {"_entries": {}}
 
 
-class BaseAttack(BaseEstimator):
-    """Base class of skmid's attacks.
+class BaseAttack(BaseEstimator, metaclass=ABCMeta):
+    """Base class of skmid's attacks: the one attack contract.
 
-    Subclasses implement ``fit`` (store background knowledge, never a model)
-    and ``_score_codes``; the scorer factory and the metric registry are
-    shared.
+    An attack declares, as class attributes, its ``kind`` (one of
+    ``"attribute"``, ``"reconstruction"``, ``"membership"``), its metric
+    registry ``_metrics`` (name -> :class:`AttackMetric`: function,
+    orientation, range) and its ``default_metric``. It implements
+
+    - ``fit(X, y=None)``: store the attacker's background knowledge, never a
+      model; returns ``self``;
+    - ``infer(estimator, X, y=None)``: the attack's guesses about the rows
+      ``X`` (sensitive values, reconstructions or membership), from what
+      ``estimator`` outputs on them;
+    - ``_score(estimator, X, y, member, metric_function)``: the value of a
+      metric for those rows, called by :meth:`score` once the arguments and
+      the metric are checked.
+
+    and, where meaningful, ``infer_proba`` and ``decision_function``. Every
+    attack is then scored the same way, ``score(estimator, X, y=None,
+    member=None, *, metric=None)``, and turned into a scikit-learn scorer by
+    :func:`make_attack_scorer`; :func:`~skmid.attacks.check_attack` checks
+    the contract.
+
+    Examples
+    --------
+    >>> from skmid.attacks import BaseAttack
+    >>> BaseAttack()
+    Traceback (most recent call last):
+        ...
+    TypeError: Can't instantiate abstract class BaseAttack ...
     """
 
-    _metrics = ATTRIBUTE_INFERENCE_METRICS
+    #: What the attack infers: "attribute", "reconstruction" or "membership".
+    kind = None
+    #: metric name -> AttackMetric(function, higher_is_more_leakage, range)
+    _metrics = {}
+    #: The metric used when none is named.
+    default_metric = None
+    #: Whether a scorer must give the attack the attacked model's training
+    #: rows (the members); True for membership attacks.
+    needs_training_rows = False
+    #: Whether ``score`` (and ``infer``) need each row's true target ``y``.
+    _needs_y = False
 
     @abstractmethod
     def fit(self, X, y=None):
-        """Store the attacker's background knowledge."""
+        """Store the attacker's background knowledge; returns ``self``."""
 
-    def _check_metric(self, metric):
-        if metric not in self._metrics:
+    @abstractmethod
+    def infer(self, estimator, X, y=None):
+        """The attack's guesses about the rows ``X``."""
+
+    @abstractmethod
+    def _score(self, estimator, X, y, member, metric_function):
+        """The value of ``metric_function`` on the rows ``X``."""
+
+    def score(self, estimator, X, y=None, member=None, *, metric=None):
+        """Attack success on the rows ``X``, in the units of ``metric``.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+            The attacked model; the attack only queries it.
+        X : array-like of shape (n_samples, ...)
+            The attacked rows (for attribute inference with their true
+            sensitive values, which the attack does not see).
+        y : array-like of shape (n_samples,), default=None
+            The rows' true targets; required by the attacks that use them
+            (attribute inference, label-based membership inference).
+        member : array-like of shape (n_samples,) of bool, default=None
+            The true membership of the rows in ``estimator``'s training set:
+            required by membership attacks, an error for the others.
+        metric : str, default=None
+            A metric of the attack's registry; None is ``default_metric``.
+            :meth:`higher_is_more_leakage` gives its orientation and
+            :meth:`metric_range` its range.
+
+        Returns
+        -------
+        score : float
+        """
+        metric = self._check_metric(metric)
+        if isinstance(member, str):
             raise ValueError(
-                f"metric must be one of {sorted(self._metrics)}; got {metric!r}."
+                f"member must be the rows' membership; got the string {member!r}. "
+                f"metric is keyword-only: score(estimator, X, y, metric={member!r})."
             )
-        return self._metrics[metric]
+        if self.kind == "membership":
+            if member is None:
+                raise ValueError(
+                    f"{type(self).__name__} is a membership attack: score needs "
+                    "member, the true membership of each row of X."
+                )
+        elif member is not None:
+            raise ValueError(
+                f"member has no meaning for {type(self).__name__}, a "
+                f"{self.kind} attack; leave it None."
+            )
+        self._check_y_given(y, "score")
+        function = self._metrics[metric].function
+        return float(self._score(estimator, X, y, member, function))
+
+    def _check_y_given(self, y, method):
+        if y is None and self._needs_y:
+            raise ValueError(
+                f"{type(self).__name__}.{method} needs y, the true target of each "
+                "row of X."
+            )
+
+    @classmethod
+    def _check_metric(cls, metric):
+        """The metric's name (``default_metric`` for None), or a ValueError."""
+        if metric is None:
+            metric = cls.default_metric
+        if not isinstance(metric, str) or metric not in cls._metrics:
+            raise ValueError(
+                f"metric must be one of {sorted(cls._metrics)}; got {metric!r}."
+            )
+        return metric
 
     def _check_fitted(self):
         check_is_fitted(self)
 
     @classmethod
-    def higher_is_more_leakage(cls, metric):
+    def higher_is_more_leakage(cls, metric=None):
         """Whether a larger value of ``metric`` means a more successful attack."""
-        return cls._metrics[metric][1]
+        return cls._metrics[cls._check_metric(metric)].higher_is_more_leakage
+
+    @classmethod
+    def metric_range(cls, metric=None):
+        """The ``(low, high)`` interval every value of ``metric`` lies in."""
+        return tuple(cls._metrics[cls._check_metric(metric)].range)
+
+
+def is_fitted(attack):
+    """Whether ``attack`` is ready to attack (fitted, or needs no fit)."""
+    try:
+        check_is_fitted(attack)
+    except NotFittedError:
+        return False
+    return True
 
 
 class AttackScorer:
-    """A scorer ``scorer(estimator, X, y)`` that runs a fitted attack.
+    """A scorer ``scorer(estimator, X, y)`` that runs an attack.
 
-    Made by :func:`make_attack_scorer`; the value is the attack's ``score``,
-    reported as is.
+    Made by :func:`make_attack_scorer`, which documents what it computes; the
+    value is the attack's ``score``, reported as is, in the metric's units.
+
+    Parameters
+    ----------
+    attack : attack
+        A skmid attack, fitted or not.
+    metric : str, default=None
+        One of the attack's metrics; None is its ``default_metric``.
+
+    Attributes
+    ----------
+    attack : attack
+    metric : str
     """
 
-    def __init__(self, attack, metric):
+    def __init__(self, attack, metric=None):
+        if not isinstance(attack, BaseAttack):
+            raise TypeError(
+                "attack must be a skmid attack (e.g. MAPAttributeInference); "
+                f"got {type(attack).__name__}."
+            )
         self.attack = attack
-        self.metric = metric
+        self.metric = attack._check_metric(metric)
 
     def __call__(self, estimator, X, y=None, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"An attack scorer takes no metadata; got {sorted(kwargs)}."
+            )
         recorder = estimator if isinstance(estimator, TrainingRowsRecorder) else None
         target = recorder.estimator_ if recorder is not None else estimator
-        if not getattr(self.attack, "needs_training_rows", False):
-            return self.attack.score(target, X, y, metric=self.metric, **kwargs)
+        attack = self.attack
+        if not self.needs_training_rows:
+            if not is_fitted(attack):
+                # The attacker knows population statistics: its background
+                # knowledge is the scored rows themselves.
+                attack = clone(attack).fit(X, y)
+            return attack.score(target, X, y, metric=self.metric)
         if recorder is None:
             raise ValueError(
                 "A membership attack scorer needs the training rows of the model it "
-                "attacks; use it through skmid.model_selection.privacy_utility_search."
+                "attacks: score skmid.attacks.TrainingRowsRecorder(estimator) "
+                "fitted on them (skmid.model_selection.privacy_utility_search "
+                "does)."
             )
         if recorder.is_training_rows(X):
             return float("nan")  # no non-members among the training rows
-        return self.attack.score_members(
+        if not is_fitted(attack):
+            attack = attack._population_attack(X, y)
+        return attack.score_members(
             target, recorder.X_train_, recorder.y_train_, X, y, metric=self.metric
         )
 
     @property
     def higher_is_more_leakage(self):
-        return self.attack.higher_is_more_leakage(self.metric)
+        """Whether a larger score means more leakage (from the attack's metric)."""
+        return bool(self.attack.higher_is_more_leakage(self.metric))
+
+    @property
+    def kind(self):
+        """The attack's kind: "attribute", "reconstruction" or "membership"."""
+        return self.attack.kind
+
+    @property
+    def needs_training_rows(self):
+        """Whether the scored estimator must be a fitted TrainingRowsRecorder."""
+        return bool(self.attack.needs_training_rows)
+
+    @property
+    def metric_range(self):
+        """The ``(low, high)`` interval every score lies in."""
+        return self.attack.metric_range(self.metric)
 
     def __repr__(self):
         return f"make_attack_scorer({self.attack!r}, metric={self.metric!r})"
 
 
-def make_attack_scorer(attack, metric="accuracy"):
-    """Make a scikit-learn scorer from a fitted attack.
+def make_attack_scorer(attack, metric=None):
+    """Make a scikit-learn scorer from an attack, fitted or not.
 
     The scorer, ``scorer(estimator, X, y)``, attacks ``estimator`` on the rows
     ``X`` (with their targets ``y``) and returns ``attack.score(estimator, X, y,
-    metric=metric)``. Attack success is reported as is: for every attribute
-    inference metric a higher value means more leakage. Use it in
+    metric=metric)``. Attack success is reported as is, in the metric's units:
+    the scorer's ``higher_is_more_leakage`` gives its orientation (False for
+    an inversion error) and ``metric_range`` its range. Use it in
     ``GridSearchCV(scoring={...})`` next to a utility scorer, with ``refit``
     set to the utility or to a callable that picks the most useful setting
     whose attack success stays within a budget (see the user guide).
 
+    Where the attack's background knowledge comes from:
+
+    - A **fitted** attack is used as is: its background knowledge is what it
+      was fitted on, the same for every fold and candidate.
+    - An **unfitted** attack is fitted anew, on a clone, at each call: the
+      attacker knows population statistics. An attribute or reconstruction
+      attack is fitted on the scored rows themselves (``clone(attack).fit(X,
+      y)``: the prior of the sensitive value and the model's error statistics,
+      or the auxiliary inputs, come from the rows it attacks). A membership
+      attack takes the scored non-members (the held-out rows) as the
+      attacker's sample of the population: a shadow-model attack is fitted on
+      them; a known-members attack learns from the fold itself (see its
+      ``score_members``); a label-only attack needs no fit.
+
+    A membership scorer needs the attacked model's training rows (the
+    members): it scores a fitted :class:`TrainingRowsRecorder`, with ``X`` the
+    non-members, as :func:`skmid.model_selection.privacy_utility_search`
+    does, and is NaN on the training rows themselves.
+
     Parameters
     ----------
-    attack : fitted attack
-        For example a fitted :class:`MAPAttributeInference`.
-    metric : str, default="accuracy"
-        One of the attack's metrics.
+    attack : attack
+        A skmid attack (a :class:`BaseAttack`), for example
+        :class:`MAPAttributeInference`.
+    metric : str, default=None
+        One of the attack's metrics; None is the attack's ``default_metric``.
 
     Returns
     -------
-    scorer : callable
-        ``scorer(estimator, X, y) -> float``; its ``higher_is_more_leakage``
-        attribute gives the orientation.
+    scorer : AttackScorer
+        ``scorer(estimator, X, y) -> float``, with the properties
+        ``higher_is_more_leakage``, ``kind``, ``needs_training_rows`` and
+        ``metric_range``.
 
     Examples
     --------
@@ -303,28 +505,60 @@ def make_attack_scorer(attack, metric="accuracy"):
     >>> data = make_sensitive_regression(n_samples=500, sensitive_effect=3,
     ...                                  noise=0.5, random_state=0)
     >>> attack = MAPAttributeInference(data.sensitive_features)
-    >>> attack = attack.fit(data.data, data.target)
-    >>> scorer = make_attack_scorer(attack, metric="accuracy")
     >>> model = LinearRegression().fit(data.data, data.target)
+
+    An unfitted attack learns its background knowledge from the scored rows:
+
+    >>> scorer = make_attack_scorer(attack)
+    >>> scorer.metric, scorer.higher_is_more_leakage, scorer.metric_range
+    ('accuracy', True, (0.0, 1.0))
     >>> bool(scorer(model, data.data, data.target) > 0.8)
     True
+
+    A fitted one keeps the background knowledge it was fitted on:
+
+    >>> fitted = make_attack_scorer(attack.fit(data.data[:250], data.target[:250]))
+    >>> bool(fitted(model, data.data[250:], data.target[250:]) > 0.8)
+    True
     """
-    if not isinstance(attack, BaseAttack):
-        raise TypeError(
-            f"attack must be a skmid attack (e.g. MAPAttributeInference); "
-            f"got {type(attack).__name__}."
-        )
-    attack._check_metric(metric)
     return AttackScorer(attack, metric)
 
 
 class TrainingRowsRecorder(BaseEstimator):
     """Fits ``estimator`` and remembers the rows it was fitted on.
 
+    A membership scorer (:func:`make_attack_scorer` of a membership attack)
+    scores it: a scikit-learn scorer only sees the held-out rows, and the
+    members are the training rows kept here.
     :func:`skmid.model_selection.privacy_utility_search` wraps the searched
-    estimator in it when a membership attack is scored: a scikit-learn scorer
-    only sees the held-out fold, and the members are the fold's training rows.
-    Prediction methods and attributes are those of the fitted ``estimator_``.
+    estimator in it when a membership attack is scored. Prediction methods
+    and attributes are those of the fitted ``estimator_``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The model to fit (cloned).
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted clone.
+    X_train_, y_train_ : array-like
+        The rows it was fitted on, as given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from skmid.attacks import (LabelOnlyMembershipAttack,
+    ...                            TrainingRowsRecorder, make_attack_scorer)
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(200, 3)), rng.integers(0, 2, 200)
+    >>> recorder = TrainingRowsRecorder(DecisionTreeClassifier(random_state=0))
+    >>> recorder = recorder.fit(X[:100], y[:100])
+    >>> scorer = make_attack_scorer(LabelOnlyMembershipAttack())
+    >>> bool(scorer(recorder, X[100:], y[100:]) > 0.6)
+    True
     """
 
     def __init__(self, estimator):

@@ -17,12 +17,13 @@ from ._base import (
     INVERSION_METRICS,
     BaseAttack,
     PerEstimatorCache,
-    check_training_loss,
     query_proba,
 )
 
 #: Rows of the auxiliary data whose outputs fingerprint a queried estimator.
 FINGERPRINT_ROWS = 16
+
+
 class InversionModelAttack(BaseAttack):
     r"""Reconstruct inputs from a model's confidence vectors with an inversion network.
 
@@ -40,17 +41,20 @@ class InversionModelAttack(BaseAttack):
     per fitted estimator (a refitted estimator, detected from its outputs on a
     few auxiliary rows, gets a new one).
 
-    The network is an MLP with ReLU hidden layers. Its output layer is a
+    The network is an MLP with ReLU hidden layers, trained through skorch's
+    ``NeuralNet`` (Adam, skorch's names ``lr``, ``max_epochs``,
+    ``batch_size``, ``device``). Its output layer is a
     sigmoid when every auxiliary value lies in [0, 1] (scaled pixels) and
     linear otherwise (``output_activation_``). Inputs may be tabular rows or
     images of any shape: the target is queried with the inputs as given, the
     network works on them flattened, and reconstructions come back in the
     inputs' shape.
 
-    ``score`` returns the inversion error, the mean squared error per element
-    between inputs and reconstructions: **lower means more leakage** (the only
-    skmid attack metric with that orientation; ``make_attack_scorer`` reports
-    it as is and its ``higher_is_more_leakage`` is False).
+    A reconstruction attack: ``score`` returns the inversion error, the mean
+    squared error per element between inputs and reconstructions: **lower
+    means more leakage** (the only skmid attack metric with that orientation;
+    ``make_attack_scorer`` reports it as is and its ``higher_is_more_leakage``
+    is False).
 
     Requires the ``nn`` extra (torch).
 
@@ -66,9 +70,9 @@ class InversionModelAttack(BaseAttack):
         Training epochs over the auxiliary data.
     batch_size : int, default=64
         Mini-batch size.
-    learning_rate : float, default=1e-3
-        Adam learning rate; a training that diverges (its loss NaN or
-        infinite) raises a ValueError.
+    lr : float, default=1e-3
+        Adam learning rate (skorch's name); a training that diverges (its loss
+        NaN or infinite) raises a ValueError.
     random_state : int, RandomState instance or None, default=None
         Seeds the network's initialisation and the batch order; an integer
         seed leaves NumPy's and torch's global random state alone.
@@ -99,18 +103,20 @@ class InversionModelAttack(BaseAttack):
     >>> baseline = ((X[1500:] - X[800:1500].mean(axis=0)) ** 2).mean()
     >>> bool(attack.score(model, X[1500:]) < 0.8 * baseline)
     True
+    >>> attack.kind, attack.higher_is_more_leakage("mse")
+    ('reconstruction', False)
     """
 
+    kind = "reconstruction"
     _metrics = INVERSION_METRICS
+    default_metric = "mse"
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like"],
         "truncate": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "learning_rate": [
-            Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="neither")
-        ],
+        "lr": [Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="neither")],
         "random_state": ["random_state"],
         "device": [str],
     }
@@ -122,7 +128,7 @@ class InversionModelAttack(BaseAttack):
         truncate=None,
         max_epochs=100,
         batch_size=64,
-        learning_rate=1e-3,
+        lr=1e-3,
         random_state=None,
         device="cpu",
     ):
@@ -130,7 +136,7 @@ class InversionModelAttack(BaseAttack):
         self.truncate = truncate
         self.max_epochs = max_epochs
         self.batch_size = batch_size
-        self.learning_rate = learning_rate
+        self.lr = lr
         self.random_state = random_state
         self.device = device
 
@@ -181,6 +187,7 @@ class InversionModelAttack(BaseAttack):
         return self
 
     def _check_inputs(self, X):
+        self._check_fitted()
         X = check_finite_inputs(X, "X")
         if X.shape[1:] != self.input_shape_:
             raise ValueError(
@@ -210,7 +217,8 @@ class InversionModelAttack(BaseAttack):
         defender that already holds a model's outputs on its own reference
         inputs (:class:`~skmid.postprocessing.AdversarialNoiseDefense`) calls
         it directly. Row ``i`` of ``confidences`` must be the output on
-        ``X_aux_[i]``; truncation is the caller's business.
+        ``X_aux_[i]``; truncation is the caller's business. The network is
+        trained through skorch's ``NeuralNet``, from local generators.
 
         Parameters
         ----------
@@ -240,6 +248,7 @@ class InversionModelAttack(BaseAttack):
             torch,
             torch_generator,
         )
+        from ._skorch import train_with_skorch
 
         device = resolve_device(self.device)
         generator, seed = torch_generator(self.random_state)
@@ -258,22 +267,15 @@ class InversionModelAttack(BaseAttack):
             scale = targets.std(axis=0)
             scale[scale == 0] = 1.0
             targets = (targets - offset) / scale
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-        inputs_t = as_tensor(confidences, device)
-        targets_t = as_tensor(targets, device)
-        n = len(targets)
-        network.train()
-        for _ in range(self.max_epochs):
-            order = torch.randperm(n, generator=generator).to(device)
-            epoch_loss = torch.zeros((), device=device)
-            for start in range(0, n, self.batch_size):
-                batch = order[start : start + self.batch_size]
-                optimizer.zero_grad()
-                loss = torch.mean((network(inputs_t[batch]) - targets_t[batch]) ** 2)
-                loss.backward()
-                optimizer.step()
-                epoch_loss += loss.detach()
-            check_training_loss(epoch_loss, self)
+        network = train_with_skorch(
+            network,
+            confidences.astype(np.float32),
+            targets.astype(np.float32),
+            attack=self,
+            criterion=torch.nn.MSELoss,
+            generator=generator,
+            device=device,
+        ).module_
         if linear:
             last = network[-1]
             with torch.no_grad():
@@ -282,7 +284,7 @@ class InversionModelAttack(BaseAttack):
         network.eval()
         return network
 
-    def infer(self, estimator, X):
+    def infer(self, estimator, X, y=None):
         """Reconstruct inputs from ``estimator``'s outputs on them.
 
         Parameters
@@ -291,6 +293,9 @@ class InversionModelAttack(BaseAttack):
             The attacked model.
         X : array-like of shape (n_samples, ...)
             The victims' inputs (only ``estimator`` sees them).
+        y : array-like of shape (n_samples,), default=None
+            Not used (present for the common signature); if given, one finite
+            label per input.
 
         Returns
         -------
@@ -299,21 +304,18 @@ class InversionModelAttack(BaseAttack):
         from ..utils._torch import predict_in_batches, resolve_device
 
         X = self._check_inputs(X)
+        _check_unused_labels(X, y, "X")
         network = self.inversion_network(estimator)
         confidences = self._confidences(estimator, X)
         flat = predict_in_batches(network, confidences, resolve_device(self.device))
         check_finite_output(
             flat,
             source="InversionModelAttack's inversion network",
-            remedy=f"lower learning_rate (got {self.learning_rate:g})",
+            remedy=f"lower lr (got {self.lr:g})",
         )
         return flat.reshape(X.shape)
 
-    def infer_proba(self, estimator, X):
-        """Reconstructions (the attack's output is continuous); see :meth:`infer`."""
-        return self.infer(estimator, X)
-
-    def score(self, estimator, X, y=None, metric="mse"):
+    def score(self, estimator, X, y=None, member=None, *, metric=None):
         """Inversion error of the reconstructions of ``X``.
 
         Parameters
@@ -324,17 +326,21 @@ class InversionModelAttack(BaseAttack):
         y : array-like of shape (n_samples,), default=None
             Not used (present for the scorer signature); if given, one finite
             label per input.
-        metric : {"mse"}, default="mse"
-            Mean squared error per element (lower = more leakage).
+        member : None
+            Not used by a reconstruction attack; anything else is an error.
+        metric : {"mse"}, default=None
+            None is ``"mse"``, the mean squared error per element (lower =
+            more leakage; in [0, inf)).
 
         Returns
         -------
         error : float
         """
-        metric_function, _ = self._check_metric(metric)
+        return super().score(estimator, X, y, member, metric=metric)
+
+    def _score(self, estimator, X, y, member, metric_function):
         X = self._check_inputs(X)
-        _check_unused_labels(X, y, "X")
-        return metric_function(X, self.infer(estimator, X))
+        return metric_function(X, self.infer(estimator, X, y))
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # may be the live __dict__

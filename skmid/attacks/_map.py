@@ -13,9 +13,16 @@ from ..utils._validation import (
     check_labels,
     check_probability_matrix,
     check_scalar_choice,
+    encode_class_labels,
     resolve_sensitive_columns,
 )
-from ._base import BaseAttack, class_codes, fitted_classes, preview
+from ._base import (
+    ATTRIBUTE_INFERENCE_METRICS,
+    BaseAttack,
+    class_codes,
+    fitted_classes,
+    preview,
+)
 
 #: Laplace smoothing of the attacker's confusion counts P(y | prediction).
 CONFUSION_SMOOTHING = 1.0
@@ -83,8 +90,8 @@ def gaussian_log_likelihood(residuals, scale, candidates):
     magnitude = np.abs(residuals)
     nearest = magnitude[:, candidates].min(axis=1, keepdims=True)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        log_ratio = -0.5 * ((magnitude - nearest) / scale) * (
-            (magnitude + nearest) / scale
+        log_ratio = (
+            -0.5 * ((magnitude - nearest) / scale) * ((magnitude + nearest) / scale)
         )
     log_ratio[(magnitude == nearest) | ~candidates] = 0.0
     return log_ratio
@@ -180,7 +187,14 @@ class MAPAttributeInference(BaseAttack):
     True
     >>> round(attack.score(model, data.data, data.target, metric="advantage"), 2)
     0.66
+    >>> attack.kind, attack.higher_is_more_leakage("advantage")
+    ('attribute', True)
     """
+
+    kind = "attribute"
+    _metrics = ATTRIBUTE_INFERENCE_METRICS
+    default_metric = "accuracy"
+    _needs_y = True
 
     def __init__(
         self,
@@ -298,17 +312,20 @@ class MAPAttributeInference(BaseAttack):
         return block.argmax(axis=1)
 
     def _encode_truth(self, truth, name="X"):
-        order = np.argsort(self.values_, kind="stable")
-        sorted_values = self.values_[order]
-        position = np.clip(np.searchsorted(sorted_values, truth), 0, len(order) - 1)
-        unknown = sorted_values[position] != truth
+        """Position of each sensitive value in ``values_``."""
+        unknown = ~np.isin(truth, self.values_)
         if np.any(unknown):
             raise ValueError(
                 f"{name}'s sensitive feature holds values that are not candidate "
                 f"values: {preview(np.unique(truth[unknown]))} (the candidates are "
                 f"{preview(self.values_)})."
             )
-        return order[position]
+        return encode_class_labels(
+            truth,
+            len(self.values_),
+            labels=self.values_,
+            input_name=f"{name}'s sensitive feature",
+        )
 
     def _candidate_batch(self, X):
         """All rows with each candidate value: value block k = rows with value k."""
@@ -439,14 +456,13 @@ class MAPAttributeInference(BaseAttack):
                 f"{type(estimator).__name__}."
             )
         X = _check_rows(X, self.n_features_in_)
-        if y is None:
-            raise ValueError("MAP attribute inference needs each row's true target y.")
+        self._check_y_given(y, "infer")
         y = check_labels(y, "y")
         _check_length(X, y)
         return X, y
 
     # -- the attack API ----------------------------------------------------------
-    def infer_proba(self, estimator, X, y):
+    def infer_proba(self, estimator, X, y=None):
         """Posterior over the candidate values for each row.
 
         Parameters
@@ -457,7 +473,8 @@ class MAPAttributeInference(BaseAttack):
         X : array-like or DataFrame of shape (n_samples, n_features)
             Target rows; the sensitive column(s) are ignored (overwritten).
         y : array-like of shape (n_samples,)
-            Their true targets.
+            Their true targets (required: the default None is an error, kept
+            for the common ``infer_proba(estimator, X, y=None)`` signature).
 
         Returns
         -------
@@ -475,11 +492,9 @@ class MAPAttributeInference(BaseAttack):
         proba[:, possible] = np.exp(
             log_posterior - logsumexp(log_posterior, axis=1, keepdims=True)
         )
-        return check_finite_output(
-            proba, source="MAPAttributeInference's posterior"
-        )
+        return check_finite_output(proba, source="MAPAttributeInference's posterior")
 
-    def infer(self, estimator, X, y):
+    def infer(self, estimator, X, y=None):
         """The MAP guess of the sensitive value of each row.
 
         Parameters
@@ -487,6 +502,7 @@ class MAPAttributeInference(BaseAttack):
         estimator : fitted estimator
         X : array-like or DataFrame of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+            Their true targets (required).
 
         Returns
         -------
@@ -496,7 +512,7 @@ class MAPAttributeInference(BaseAttack):
         proba = self.infer_proba(estimator, X, y)
         return self.values_[proba.argmax(axis=1)]
 
-    def score(self, estimator, X, y, metric="accuracy"):
+    def score(self, estimator, X, y=None, member=None, *, metric=None):
         """Attack success against the true sensitive values in ``X``.
 
         Parameters
@@ -505,21 +521,27 @@ class MAPAttributeInference(BaseAttack):
         X : array-like or DataFrame of shape (n_samples, n_features)
             Target rows, with their true sensitive values.
         y : array-like of shape (n_samples,)
-        metric : {"accuracy", "roc_auc", "f1", "advantage"}, default="accuracy"
-            ``"roc_auc"`` is one-vs-rest macro-averaged for more than two
-            values (over the values present in the rows; it needs at least
-            two), ``"f1"`` macro-averaged (for two values: F1 of the second
-            candidate value, e.g. ``"Yes"`` of ``["No", "Yes"]``);
-            ``"advantage"`` is the MID paper's eq. (8): accuracy minus the
-            accuracy the same guesses would have if the sensitive value were
-            independent of the features and target. Higher means more leakage
-            for all of them.
+            Their true targets (required).
+        member : None
+            Not used by an attribute attack; anything else is an error.
+        metric : {"accuracy", "roc_auc", "f1", "advantage"}, default=None
+            None is ``"accuracy"``. ``"roc_auc"`` is one-vs-rest
+            macro-averaged for more than two values (over the values present
+            in the rows; it needs at least two), ``"f1"`` macro-averaged (for
+            two values: F1 of the second candidate value, e.g. ``"Yes"`` of
+            ``["No", "Yes"]``); ``"advantage"`` is the MID paper's eq. (8):
+            accuracy minus the accuracy the same guesses would have if the
+            sensitive value were independent of the features and target.
+            Higher means more leakage for all of them; ``"advantage"`` lies in
+            [-1, 1], the others in [0, 1].
 
         Returns
         -------
         score : float
         """
-        metric_function, _ = self._check_metric(metric)
+        return super().score(estimator, X, y, member, metric=metric)
+
+    def _score(self, estimator, X, y, member, metric_function):
         self._check_fitted()
         X = _check_rows(X, self.n_features_in_)
         truth = self._encode_truth(self._sensitive_column_values(X))

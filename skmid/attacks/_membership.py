@@ -1,6 +1,7 @@
 """Membership inference: shadow models (ML-Leaks), known members (NSH), label only."""
 
 import numbers
+from abc import abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +21,6 @@ from ._base import (
     MEMBERSHIP_METRICS,
     BaseAttack,
     PerEstimatorCache,
-    check_training_loss,
     class_codes,
     fitted_classes,
     n_rows,
@@ -55,11 +55,13 @@ def _check_rows_and_labels(X, y, X_name="X", y_name="y"):
 class BaseMembershipAttack(BaseAttack):
     """Shared API of the membership attacks.
 
-    ``infer(estimator, X, y)`` guesses membership (bool), ``infer_proba`` gives
-    member scores in [0, 1] and ``score(estimator, X, y, member, metric)``
-    compares them with the true membership: ``"accuracy"``, ``"roc_auc"`` or
-    ``"advantage"`` (true-positive minus false-positive rate); higher means
-    more leakage for all three.
+    ``decision_function(estimator, X, y)`` gives member scores (higher = more
+    likely a member; for skmid's attacks, the member probability),
+    ``infer_proba`` the probabilities of non-member and member,
+    ``infer`` guesses membership (bool) and ``score(estimator, X, y, member,
+    metric=...)`` compares them with the true membership: ``"accuracy"`` and
+    ``"roc_auc"`` (in [0, 1]) or ``"advantage"`` (true-positive minus
+    false-positive rate, in [-1, 1]); higher means more leakage for all three.
 
     In :func:`skmid.model_selection.privacy_utility_search`, a membership
     scorer attacks each candidate with the fold's training rows as members and
@@ -67,53 +69,111 @@ class BaseMembershipAttack(BaseAttack):
     of the smaller (``score_members``).
     """
 
+    kind = "membership"
     _metrics = MEMBERSHIP_METRICS
+    default_metric = "accuracy"
     needs_training_rows = True
+    _needs_y = True
+    #: Member scores at or above it are guessed members.
+    _threshold = 0.5
 
-    def infer(self, estimator, X, y):
+    @abstractmethod
+    def decision_function(self, estimator, X, y=None):
+        """Member score of each row: higher means more likely a member."""
+
+    def infer_proba(self, estimator, X, y=None):
+        """Probabilities of non-member and member for each row.
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+            The rows' true labels (required by the attacks that use them).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Column 0 non-member, column 1 member (the
+            ``decision_function``).
+        """
+        member = self.decision_function(estimator, X, y)
+        return np.column_stack([1.0 - member, member])
+
+    def infer(self, estimator, X, y=None):
         """Membership guesses: True for rows judged members.
 
         Parameters
         ----------
         estimator : fitted classifier
         X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            The rows' true labels.
+        y : array-like of shape (n_samples,), default=None
+            The rows' true labels (required by the attacks that use them).
 
         Returns
         -------
         guesses : ndarray of shape (n_samples,), dtype bool
         """
-        return self.infer_proba(estimator, X, y) >= 0.5
+        return self.decision_function(estimator, X, y) >= self._threshold
 
-    def score(self, estimator, X, y, member, metric="accuracy"):
+    def score(self, estimator, X, y=None, member=None, *, metric=None):
         """Attack success against the true membership.
 
         Parameters
         ----------
         estimator : fitted classifier
         X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,), default=None
+            The rows' true labels (required by the attacks that use them).
         member : array-like of shape (n_samples,), bool
-            True for rows of the estimator's training set.
-        metric : {"accuracy", "roc_auc", "advantage"}, default="accuracy"
+            True for rows of the estimator's training set (required).
+        metric : {"accuracy", "roc_auc", "advantage"}, default=None
+            None is ``"accuracy"``.
 
         Returns
         -------
         score : float
         """
-        metric_function, _ = self._check_metric(metric)
+        return super().score(estimator, X, y, member, metric=metric)
+
+    def _score(self, estimator, X, y, member, metric_function):
         member = check_membership(member, n_rows(X))
-        proba = self.infer_proba(estimator, X, y)
-        return metric_function(member, proba >= 0.5, proba)
+        scores = self.decision_function(estimator, X, y)
+        return metric_function(member, scores >= self._threshold, scores)
+
+    def _population_attack(self, X, y):
+        """A clone fitted on the attacker's sample of the population ``X, y``.
+
+        Used by an attack scorer when the attack is not fitted: the held-out
+        (non-member) rows are the attacker's population sample.
+        """
+        return clone(self).fit(X, y)
 
     def score_members(
-        self, estimator, X_members, y_members, X_others, y_others, *, metric="accuracy"
+        self, estimator, X_members, y_members, X_others, y_others, *, metric=None
     ):
-        """Score on balanced members and non-members (the larger set subsampled)."""
+        """Score on balanced members and non-members (the larger set subsampled).
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+        X_members, y_members : array-like
+            Rows of ``estimator``'s training set and their labels.
+        X_others, y_others : array-like
+            Rows it was not trained on and their labels.
+        metric : str, default=None
+            One of the attack's metrics; None is ``default_metric``.
+
+        Returns
+        -------
+        score : float
+        """
         X, y, member = _balanced(
             X_members, y_members, X_others, y_others, self._sampling_seed()
         )
+        return self._score_balanced(estimator, X, y, member, metric)
+
+    def _score_balanced(self, estimator, X, y, member, metric):
         return self.score(estimator, X, y, member, metric=metric)
 
     def _trained_against(self, estimator, X_background, train):
@@ -177,8 +237,9 @@ class LabelOnlyMembershipAttack(BaseMembershipAttack):
     On balanced members and non-members its accuracy is
     ``(train accuracy + 1 - test accuracy) / 2``: it measures what the
     generalisation gap leaks, which no output post-processing that keeps the
-    label can change. Needs no background data; ``fit`` only marks the attack
-    ready.
+    label can change. Needs no background data: it answers without ``fit``
+    (its ``requires_fit`` tag is False, as for scikit-learn's ``Normalizer``);
+    ``fit`` is allowed and learns nothing.
 
     Examples
     --------
@@ -189,24 +250,48 @@ class LabelOnlyMembershipAttack(BaseMembershipAttack):
     >>> X, y = rng.normal(size=(200, 3)), rng.integers(0, 2, 200)
     >>> model = DecisionTreeClassifier(random_state=0).fit(X[:100], y[:100])
     >>> member = np.arange(200) < 100
-    >>> attack = LabelOnlyMembershipAttack().fit()
+    >>> attack = LabelOnlyMembershipAttack()
     >>> accuracy = attack.score(model, X, y, member)
     >>> bool(accuracy == (1 + 1 - model.score(X[100:], y[100:])) / 2)
     True
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
+
     def fit(self, X=None, y=None):
-        """Nothing to learn; returns ``self``."""
-        self.fitted_ = True
+        """Nothing to learn; returns ``self``.
+
+        Parameters
+        ----------
+        X, y : ignored
+
+        Returns
+        -------
+        self : object
+        """
         return self
 
-    def infer_proba(self, estimator, X, y):
+    def decision_function(self, estimator, X, y=None):
         """1.0 where ``estimator`` predicts the true label, else 0.0.
 
         Labels of any type are compared as classes of ``estimator.classes_``:
         a label the classifier never saw is an error, not a wrong guess.
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            The rows' true labels (required).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
         """
-        self._check_fitted()
+        self._check_y_given(y, "decision_function")
         if not hasattr(estimator, "predict"):
             raise ValueError(f"{type(estimator).__name__} has no predict.")
         y = _check_rows_and_labels(X, y)
@@ -279,6 +364,8 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
     True
     """
 
+    _needs_y = False  # ML-Leaks reads the confidences only
+
     _parameter_constraints = {
         "shadow_estimator": [HasMethods(["fit", "predict_proba"]), None],
         "attack_estimator": [HasMethods(["fit", "predict_proba"]), None],
@@ -314,9 +401,7 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
         self._validate_params()
         y_shadow = _check_rows_and_labels(X_shadow, y_shadow, "X_shadow", "y_shadow")
         if len(y_shadow) < 4:
-            raise ValueError(
-                f"X_shadow needs at least 4 rows; got {len(y_shadow)}."
-            )
+            raise ValueError(f"X_shadow needs at least 4 rows; got {len(y_shadow)}.")
         self.n_classes_ = len(np.unique(y_shadow))
         self._check_top_k(self.n_classes_)
         self.X_shadow_ = X_shadow
@@ -369,12 +454,23 @@ class ShadowModelMembershipAttack(BaseMembershipAttack):
         classifier.fit(features, labels)
         return classifier
 
-    def infer_proba(self, estimator, X, y=None):
+    def decision_function(self, estimator, X, y=None):
         """Member probability of each row from the target's top-k confidences.
 
-        ``y`` is not used (ML-Leaks needs no labels); it is accepted for the
-        common API.
+        Parameters
+        ----------
+        estimator : fitted classifier with ``predict_proba``
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+            Not used (ML-Leaks needs no labels); if given, one finite label
+            per row.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
         """
+        if y is not None:
+            _check_rows_and_labels(X, y)
         classifier = self._attack_classifier(estimator)
         features = sorted_top_k(_query_proba(estimator, X), self.top_k)
         return check_finite_output(
@@ -391,8 +487,9 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
     vectors on them and trains an attack network with two branches, one on
     the confidence vector (sizes ``[K, 1024, 512, 64]``) and one on the
     one-hot true label (``[K, 512, 64]``), joined by a head that outputs the
-    member probability (Appendix B of the purification paper). Every training
-    batch holds as many members as non-members. Cached per fitted estimator.
+    member probability (Appendix B of the purification paper), trained
+    through skorch's ``NeuralNet``. Every training batch holds as many members
+    as non-members. Cached per fitted estimator.
     Requires the ``nn`` extra (torch).
 
     With ``align_to_label=True`` (the default) the confidence branch sees the
@@ -403,6 +500,11 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
     unaligned attack at chance); ``False`` feeds the raw vector, as in the
     original attack.
 
+    ``score_members`` (what a membership scorer calls in a grid search) takes
+    the known rows from the fold itself: half of the balanced members and
+    non-members are known, and the attack is scored on the rest. ``fit``'s
+    rows are not used there, so a scorer can use the attack unfitted.
+
     Parameters
     ----------
     align_to_label : bool, default=True
@@ -411,9 +513,9 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
         Epochs (each as many balanced batches as the known rows fill).
     batch_size : int, default=64
         Rows per balanced batch (at most the number of known rows).
-    learning_rate : float, default=1e-3
-        Adam learning rate; a training that diverges (its loss NaN or
-        infinite) raises a ValueError.
+    lr : float, default=1e-3
+        Adam learning rate (skorch's name); a training that diverges (its loss
+        NaN or infinite) raises a ValueError.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation and batches; an integer seed leaves NumPy's and
         torch's global random state alone.
@@ -446,9 +548,7 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
     _parameter_constraints = {
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
-        "learning_rate": [
-            Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="neither")
-        ],
+        "lr": [Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="neither")],
         "random_state": ["random_state"],
         "device": [str],
         "align_to_label": ["boolean"],
@@ -460,14 +560,14 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
         align_to_label=True,
         max_epochs=100,
         batch_size=64,
-        learning_rate=1e-3,
+        lr=1e-3,
         random_state=None,
         device="cpu",
     ):
         self.align_to_label = align_to_label
         self.max_epochs = max_epochs
         self.batch_size = batch_size
-        self.learning_rate = learning_rate
+        self.lr = lr
         self.random_state = random_state
         self.device = device
 
@@ -517,55 +617,54 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
     def _train(self, P, labels, member):
         from ..utils._torch import (
             ConfidenceLabelNetwork,
-            as_tensor,
             build_network,
-            nn,
             resolve_device,
             torch,
             torch_generator,
         )
+        from ._skorch import BalancedBatches, train_with_skorch
 
         device = resolve_device(self.device)
         generator, seed = torch_generator(self.random_state)
         n_classes = P.shape[1]
-
         # The network outputs logits: the loss on logits is stable, and a
         # diverging training gives a NaN loss (reported) rather than a sigmoid
         # output that binary_cross_entropy refuses with a RuntimeError.
         network = build_network(lambda: ConfidenceLabelNetwork(n_classes), seed, device)
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-        P_t, labels_t = as_tensor(P, device), as_tensor(labels, device)
-        members = torch.as_tensor(np.flatnonzero(member), device=device)
-        others = torch.as_tensor(np.flatnonzero(~member), device=device)
-        # Batches are drawn with replacement; a batch larger than the known
-        # rows would only repeat them (and a huge batch_size exhaust memory).
-        batch_size = min(self.batch_size, len(member))
-        half = batch_size // 2
-        steps = -(-len(member) // batch_size)  # ceil
-        target = torch.cat([torch.ones(half), torch.zeros(half)]).to(device)
-        network.train()
-        for _ in range(self.max_epochs):
-            epoch_loss = torch.zeros((), device=device)
-            for _ in range(steps):
-                pick_in = torch.randint(len(members), (half,), generator=generator)
-                pick_out = torch.randint(len(others), (half,), generator=generator)
-                batch = torch.cat(
-                    [members[pick_in.to(device)], others[pick_out.to(device)]]
-                )
-                optimizer.zero_grad()
-                output = network(P_t[batch], labels_t[batch])
-                loss = nn.functional.binary_cross_entropy_with_logits(output, target)
-                loss.backward()
-                optimizer.step()
-                epoch_loss += loss.detach()
-            check_training_loss(epoch_loss, self)
+        inputs = {
+            "confidences": P.astype(np.float32),
+            "one_hot": labels.astype(np.float32),
+        }
+        network = train_with_skorch(
+            network,
+            inputs,
+            member.astype(np.float32),
+            attack=self,
+            criterion=torch.nn.BCEWithLogitsLoss,
+            generator=generator,
+            device=device,
+            batches=BalancedBatches,
+        ).module_
         network.eval()
         return network
 
-    def infer_proba(self, estimator, X, y):
-        """Member probability of each row from the target's output and its label."""
+    def decision_function(self, estimator, X, y=None):
+        """Member probability of each row from the target's output and its label.
+
+        Parameters
+        ----------
+        estimator : fitted classifier with ``predict_proba``
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            The rows' true labels (required).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
         from ..utils._torch import as_tensor, resolve_device, torch
 
+        self._check_y_given(y, "decision_function")
         network = self._network(estimator)
         y = _check_rows_and_labels(X, y)
         device = resolve_device(self.device)
@@ -578,21 +677,13 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
         return check_finite_output(
             output.cpu().numpy().astype(np.float64),
             source="KnownMembersMembershipAttack's attack network",
-            remedy=f"lower learning_rate (got {self.learning_rate:g})",
+            remedy=f"lower lr (got {self.lr:g})",
         )
 
-    def score_members(
-        self, estimator, X_members, y_members, X_others, y_others, *, metric="accuracy"
-    ):
-        """Train on half of the balanced rows, score on the other half.
-
-        In a grid search the attacker's known rows come from the fold itself:
-        half of the (balanced) members and non-members are known, and the
-        attack is scored on the rest. ``fit``'s rows are not used here.
-        """
-        X, y, member = _balanced(
-            X_members, y_members, X_others, y_others, self._sampling_seed()
-        )
+    def _score_balanced(self, estimator, X, y, member, metric):
+        # In a grid search the attacker's known rows come from the fold itself:
+        # half of the balanced members and non-members are known, and the
+        # attack is scored on the rest; fit's rows are not used.
         rng = np.random.RandomState(self._sampling_seed())
         known = np.zeros(len(y), dtype=bool)
         n = len(y) // 2
@@ -605,3 +696,7 @@ class KnownMembersMembershipAttack(BaseMembershipAttack):
         return fold_attack.score(
             estimator, _take(X, rest), y[rest], member[rest], metric=metric
         )
+
+    def _population_attack(self, X, y):
+        # score_members learns from the fold's own known rows: nothing to fit.
+        return clone(self)

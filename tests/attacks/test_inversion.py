@@ -150,17 +150,17 @@ def test_hidden_layer_sizes_must_be_positive_integers(digits, sizes):
 def test_no_hidden_layer_is_a_linear_inversion(digits, target):
     _, X_aux, (X_victims, _) = digits
     attack = InversionModelAttack(
-        hidden_layer_sizes=(), max_epochs=20, learning_rate=0.01, random_state=0
+        hidden_layer_sizes=(), max_epochs=20, lr=0.01, random_state=0
     )
     error = attack.fit(X_aux).score(target, X_victims)
     assert error < 0.9 * mean_image_error(X_aux, X_victims)
 
 
-@pytest.mark.parametrize("learning_rate", [0.0, -1.0, np.nan, np.inf, 1e300])
-def test_invalid_learning_rate_names_it(digits, learning_rate):
+@pytest.mark.parametrize("lr", [0.0, -1.0, np.nan, np.inf, 1e300])
+def test_invalid_lr_names_it(digits, lr):
     _, X_aux, _ = digits
-    with pytest.raises(ValueError, match="learning_rate"):
-        InversionModelAttack(learning_rate=learning_rate).fit(X_aux)
+    with pytest.raises(ValueError, match="'lr'"):
+        InversionModelAttack(lr=lr).fit(X_aux)
 
 
 def test_inputs_beyond_float32_are_refused(digits):

@@ -38,7 +38,7 @@ def target_models(X, y):
 def test_label_only_known_answer(data):
     X, y, member = data
     model = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X[:200], y[:200])
-    attack = LabelOnlyMembershipAttack().fit()
+    attack = LabelOnlyMembershipAttack()
     train_accuracy = model.score(X[:200], y[:200])
     test_accuracy = model.score(X[200:400], y[200:400])
     accuracy = attack.score(model, X[:400], y[:400], member)
@@ -57,7 +57,7 @@ def scores(data):
             X[400:], y[400:]
         ),
         "known": None,
-        "label": LabelOnlyMembershipAttack().fit(),
+        "label": LabelOnlyMembershipAttack(),
     }
     known = np.r_[0:100, 200:300]
     rest = np.r_[100:200, 300:400]
@@ -90,17 +90,24 @@ def test_scores_are_consistent_and_reproducible(data):
     X, y, member = data
     model = target_models(X, y)["overfitted"]
     attack = ShadowModelMembershipAttack(top_k=2, random_state=0).fit(X[400:], y[400:])
-    proba = attack.infer_proba(model, X[:400], y[:400])
+    proba = attack.decision_function(model, X[:400], y[:400])
     guesses = attack.infer(model, X[:400], y[:400])
     np.testing.assert_array_equal(guesses, proba >= 0.5)
+    np.testing.assert_array_equal(
+        attack.infer_proba(model, X[:400], y[:400]), np.c_[1 - proba, proba]
+    )
     assert attack.score(model, X[:400], y[:400], member, metric="advantage") == (
         membership_advantage(member, guesses)
     )
     again = ShadowModelMembershipAttack(top_k=2, random_state=0).fit(X[400:], y[400:])
-    np.testing.assert_array_equal(again.infer_proba(model, X[:400], y[:400]), proba)
+    np.testing.assert_array_equal(
+        again.decision_function(model, X[:400], y[:400]), proba
+    )
     assert attack._attack_classifier(model) is attack._attack_classifier(model)
     restored = pickle.loads(pickle.dumps(attack))
-    np.testing.assert_array_equal(restored.infer_proba(model, X[:400], y[:400]), proba)
+    np.testing.assert_array_equal(
+        restored.decision_function(model, X[:400], y[:400]), proba
+    )
     known = KnownMembersMembershipAttack(max_epochs=3, random_state=0)
     other = KnownMembersMembershipAttack(max_epochs=3, random_state=0)
     rows = np.r_[0:50, 200:250]
@@ -112,7 +119,7 @@ def test_scores_are_consistent_and_reproducible(data):
 def test_bad_input(data):
     X, y, member = data
     model = target_models(X, y)["overfitted"]
-    attack = LabelOnlyMembershipAttack().fit()
+    attack = LabelOnlyMembershipAttack()
     with pytest.raises(ValueError, match="member must be boolean"):
         attack.score(model, X[:4], y[:4], [0, 1, 2, 1])
     with pytest.raises(ValueError, match="both members and non-members"):
@@ -125,10 +132,10 @@ def test_bad_input(data):
         ShadowModelMembershipAttack(top_k=3).fit(X[400:], y[400:])
     shadow = ShadowModelMembershipAttack(top_k=2).fit(X[400:], y[400:])
     with pytest.raises(ValueError, match="predict_proba"):
-        shadow.infer_proba(object(), X[:4])
+        shadow.decision_function(object(), X[:4])
     with pytest.raises(ValueError, match="inconsistent"):
         KnownMembersMembershipAttack().fit(X[:10], y[:9], member[:10])
-    with pytest.raises(ValueError, match="privacy_utility_search"):
+    with pytest.raises(ValueError, match="TrainingRowsRecorder"):
         make_attack_scorer(attack, "accuracy")(model, X[:10], y[:10])
 
 
@@ -139,7 +146,7 @@ def test_membership_scorers_in_a_privacy_utility_search(data):
         {"max_depth": [1, None]},
         utility="accuracy",
         attacks={
-            "label": make_attack_scorer(LabelOnlyMembershipAttack().fit(), "accuracy"),
+            "label": make_attack_scorer(LabelOnlyMembershipAttack(), "accuracy"),
             "shadow": make_attack_scorer(
                 ShadowModelMembershipAttack(
                     RandomForestClassifier(20, random_state=0), top_k=2, random_state=0
@@ -174,7 +181,7 @@ def test_label_only_compares_labels_of_any_type_as_classes(data):
     as_words = DecisionTreeClassifier(max_depth=4, random_state=0).fit(
         X[:200], words[:200]
     )
-    attack = LabelOnlyMembershipAttack().fit()
+    attack = LabelOnlyMembershipAttack()
     expected = attack.score(as_ints, X[:400], y[:400], member, metric="advantage")
     assert expected > 0.1
     for labels in (words[:400], words[:400].astype(object), list(words[:400])):
@@ -208,24 +215,24 @@ def test_non_finite_confidences_of_the_attacked_model_are_an_error(data):
             attack.score(model, X[:400], y[:400], member)
 
 
-@pytest.mark.parametrize("learning_rate", [1e10, 1e30])
-def test_a_diverging_training_names_learning_rate(data, learning_rate):
+@pytest.mark.parametrize("lr", [1e10, 1e30])
+def test_a_diverging_training_names_lr(data, lr):
     X, y, member = data
     rows = np.r_[0:32, 200:232]
     attack = KnownMembersMembershipAttack(
-        max_epochs=3, learning_rate=learning_rate, random_state=0
+        max_epochs=3, lr=lr, random_state=0
     ).fit(X[rows], y[rows], member[rows])
     model = LogisticRegression().fit(X[:200], y[:200])
-    with pytest.raises(ValueError, match="lower learning_rate"):
+    with pytest.raises(ValueError, match="lower lr"):
         attack.score(model, X[rows], y[rows], member[rows])
 
 
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"learning_rate": np.nan}, "learning_rate"),
-        ({"learning_rate": np.inf}, "learning_rate"),
-        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"lr": np.nan}, "'lr'"),
+        ({"lr": np.inf}, "'lr'"),
+        ({"lr": 0.0}, "'lr'"),
         ({"max_epochs": 0}, "max_epochs"),
         ({"max_epochs": np.nan}, "max_epochs"),
         ({"batch_size": 1}, "batch_size"),
@@ -259,7 +266,7 @@ def test_sparse_inputs(data):
     assert 0.0 <= shadow.score(model, X_sparse[:400], y[:400], member) <= 1.0
     # Balanced subsampling (a grid search's membership scorer) takes rows of
     # sparse matrices too.
-    accuracy = LabelOnlyMembershipAttack().fit().score_members(
+    accuracy = LabelOnlyMembershipAttack().score_members(
         model, X_sparse[:200], y[:200], X_sparse[200:400], y[200:400]
     )
     assert 0.0 <= accuracy <= 1.0
@@ -271,7 +278,7 @@ def test_sparse_inputs(data):
 def test_membership_scores_refuse_score_valued_member(data):
     X, y, member = data
     model = target_models(X, y)["overfitted"]
-    attack = LabelOnlyMembershipAttack().fit()
+    attack = LabelOnlyMembershipAttack()
     with pytest.raises(ValueError, match="member holds scores"):
         attack.score(model, X[:400], y[:400], np.where(member, 0.9, 0.1))
     with pytest.raises(ValueError, match="member must be boolean"):
