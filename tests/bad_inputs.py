@@ -736,7 +736,7 @@ def _search_kwargs():
 def _call_search(function, kwargs):
     X, y, _ = _regression_task()
     search = function(**kwargs).fit(X, y)
-    return [Output(search.to_records()[0]["utility_mean"])]
+    return [Output(search.to_records()[0]["mean_test_utility"])]
 
 
 def _probability_kwargs(*names):
@@ -759,6 +759,18 @@ FUNCTION_RECIPES = {
             "metric": [("an unknown metric", "no-such-metric", False)],
             "attack": [("not an attack", LinearRegression(), False)],
         },
+    ),
+    "check_attack": Recipe(
+        kwargs=lambda: {
+            "attack": _attack_classes_by_name()["LabelOnlyMembershipAttack"]()
+        },
+        spoil={"attack": [("not an attack", LinearRegression(), False)]},
+    ),
+    "attack_checks": Recipe(
+        kwargs=lambda: {
+            "attack": _attack_classes_by_name()["LabelOnlyMembershipAttack"]()
+        },
+        spoil={"attack": [("not an attack", LinearRegression(), False)]},
     ),
     # skmid.metrics
     "conditional_mutual_information": Recipe(
@@ -822,7 +834,10 @@ FUNCTION_RECIPES = {
         },
     ),
     "best_under_budget": Recipe(
-        kwargs=lambda: {"max_advantage": 0.1, "attack": "map"},
+        kwargs=lambda: {
+            "max_leakage": 0.1,
+            "scoring": {"utility": "r2", "map": _search_kwargs()["attacks"]["map"]},
+        },
         call=lambda function, kwargs: [
             Output(
                 function(**kwargs)(
@@ -833,7 +848,11 @@ FUNCTION_RECIPES = {
                 )
             )
         ],
-        spoil={"max_advantage": _number_spoils()},
+        spoil={
+            "max_leakage": _number_spoils(ok_negative=True),
+            "scoring": [("not a dict", "map", False)],
+            "attack": [("an unknown attack", "no-such-attack", False)],
+        },
     ),
     "privacy_utility_search": Recipe(
         kwargs=_search_kwargs,
@@ -964,7 +983,7 @@ FUNCTION_RECIPES = {
     "run_audit": Recipe(
         kwargs=lambda: {"spec": _audit_result().spec, "cv": 2, "repeats": 1},
         call=lambda function, kwargs: [
-            Output([row["utility_mean"] for row in function(**kwargs).rows])
+            Output([row["mean_test_utility"] for row in function(**kwargs).rows])
         ],
         spoil={
             "cv": [("1", 1, False), ("1000", 1000, False), ("NaN", math.nan, False)],
@@ -974,9 +993,9 @@ FUNCTION_RECIPES = {
         },
     ),
     "format_summary": Recipe(
-        kwargs=lambda: {"result": _audit_result(), "max_advantage": 0.05},
+        kwargs=lambda: {"result": _audit_result(), "max_leakage": 0.05},
         call=lambda function, kwargs: [Output(len(function(**kwargs)))],
-        spoil={"max_advantage": _number_spoils()},
+        spoil={"max_leakage": _number_spoils(ok_negative=True)},
     ),
     "plot_tradeoff": Recipe(
         kwargs=lambda: {
@@ -991,9 +1010,21 @@ FUNCTION_RECIPES = {
         call=lambda function, kwargs: [Output(len(function(**kwargs)))],
         spoil={
             "out_dir": [("is a file", _tiny_csv(_temp_dir()), False)],
-            "max_advantage": _number_spoils(),
+            "max_leakage": _number_spoils(ok_negative=True),
         },
         clear_types=(ValueError, TypeError, FileExistsError, NotADirectoryError),
+    ),
+    "check_report_folder": Recipe(
+        kwargs=lambda: {"out_dir": _temp_dir() / "report"},
+        call=lambda function, kwargs: [Output(str(function(**kwargs)))],
+        spoil={
+            "out_dir": [
+                ("is a file", _tiny_csv(_temp_dir()), False),
+                ("is empty", "", False),
+                ("is not a path", 3, False),
+            ],
+        },
+        clear_types=(ValueError, TypeError),
     ),
     "comparison_defenses": Recipe(
         kwargs=lambda: {"dataset": "digits", "max_epochs": 1, "n_iter": 1},
@@ -1008,17 +1039,16 @@ FUNCTION_RECIPES = {
 
 # Public functions that take no input worth spoiling here, with the reason.
 FUNCTION_EXEMPTIONS = {
+    "parametrize_with_attack_checks": (
+        "a pytest decorator over attacks; the checks it runs are check_attack's"
+    ),
     "steak_audit": "a fixed audit; its data_home is fetch_steak_survey's, probed there",
     "warfarin_audit": "a fixed audit of packaged data; no input but the seed",
-    "compare_output_defenses": (
-        "trains the whole digits/faces comparison (minutes); its settings are "
-        "validated by comparison_defenses and the CLI tests in tests/audit"
+    "image_audit": (
+        "loads the images and trains the attacks; its arguments are validated in "
+        "tests/audit/test_audit.py"
     ),
-    "write_comparison_report": (
-        "needs a finished digits/faces comparison (minutes); its folder handling "
-        "is write_report's, probed there"
-    ),
-    "plot_reconstructions": "draws a finished digits/faces comparison (minutes)",
+    "run_searches": "runs PrivacyUtilitySearch objects, probed through them",
     "make_sensitive_regression": "probed by tests/datasets/test_synthetic.py",
     "make_sensitive_classification": "probed by tests/datasets/test_synthetic.py",
 }
@@ -1026,6 +1056,7 @@ FUNCTION_EXEMPTIONS = {
 # Public classes that are not estimators or attacks, with the reason.
 CLASS_EXEMPTIONS = {
     "AttackScorer": "built by make_attack_scorer, probed there",
+    "AttackMetric": "a record (function, orientation, range) of an attack's metrics",
     "TrainingRowsRecorder": (
         "the wrapper privacy_utility_search puts around the searched estimator, "
         "probed through it"
@@ -1035,7 +1066,8 @@ CLASS_EXEMPTIONS = {
     "AuditInputError": "an exception type",
     "AuditResult": "a record returned by run_audit, probed there",
     "AuditSpec": "a record built by csv_audit and the audit builders, probed there",
-    "DefenseComparison": "a record returned by compare_output_defenses",
+    "AttackSpec": "a record inside AuditSpec",
+    "SeedSplits": "a splitter inside image_audit's AuditSpec, tested in tests/audit",
     "DefenseSpec": "a record inside AuditSpec",
     "CategoricalTree": "the fitted structure of a tree (tree_), built by fit",
     "PrivacyUtilitySearch": "built by privacy_utility_search, probed there",

@@ -1,19 +1,20 @@
-"""Privacy-utility audits of defenses on real data, with reports."""
+"""Privacy-utility audits of defenses on real data, with reports.
 
-from ._comparison import (
-    DefenseComparison,
-    compare_output_defenses,
-    comparison_defenses,
-    plot_reconstructions,
-)
+Every audit is an :class:`AuditSpec` (data, utility, attacks, defenses, all
+declared as data) run by one engine, :func:`run_audit`, and rendered by one
+report writer, :func:`write_report`.
+"""
+
+from ._images import SeedSplits, comparison_defenses, image_audit
 from ._report import (
+    check_report_folder,
     format_summary,
     plot_tradeoff,
-    write_comparison_report,
     write_report,
 )
 from ._run import AuditResult, run_audit
 from ._specs import (
+    AttackSpec,
     AuditInputError,
     AuditSpec,
     DefenseSpec,
@@ -23,20 +24,20 @@ from ._specs import (
 )
 
 __all__ = [
+    "AttackSpec",
     "AuditInputError",
     "AuditResult",
     "AuditSpec",
-    "DefenseComparison",
     "DefenseSpec",
-    "compare_output_defenses",
+    "SeedSplits",
+    "check_report_folder",
     "comparison_defenses",
     "csv_audit",
     "format_summary",
-    "plot_reconstructions",
+    "image_audit",
     "plot_tradeoff",
     "run_audit",
     "steak_audit",
     "warfarin_audit",
-    "write_comparison_report",
     "write_report",
 ]

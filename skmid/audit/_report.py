@@ -14,31 +14,33 @@ import uuid
 from pathlib import Path
 
 from .._version import __version__
-from ..model_selection._search import _check_budget
 from ..utils import import_optional_dependency
 from ..utils._versions import get_versions
-from ._run import AuditResult
+from ._run import STATISTICS, AuditResult
+from ._specs import ROWS
 
-_ROWS = {"test": "held-out rows", "train": "training rows"}
-
-DEFENSE_STYLES = {
-    "OLS": ("black", "*"),
-    "ID3": ("black", "*"),
-    "MID": ("tab:blue", "o"),
-    "AdaSSP": ("tab:red", "s"),
-    "DP-ID3": ("tab:red", "s"),
-    "Priority": ("tab:green", "^"),
-    "CMI": ("tab:purple", "D"),
-}
+#: What a cell shows where an attack was not run on a defense.
+NOT_APPLICABLE = "not applicable"
+#: What a cell shows where a statistic has no value by design (a membership
+#: attack on the training rows, which are its members).
+UNDEFINED = "undefined"
+HELD_OUT = ROWS["test"]
 
 
-def plot_tradeoff(result, attack):
-    """Utility against one attack's success, a series per defense (a Figure)."""
-    matplotlib = import_optional_dependency(
-        "matplotlib", extra="plot", feature="reports"
-    )
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot_tradeoff(result, attack, ax=None):
+    """Utility against one attack's success, a series per defense.
+
+    Draws on ``ax`` when given, else on a new
+    :class:`matplotlib.figure.Figure` (the user's pyplot state and backend
+    are left alone). Defenses that ``attack`` does not apply to have no
+    series; the caption names them.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
+    import_optional_dependency("matplotlib", extra="plot", feature="reports")
+    from matplotlib.figure import Figure
 
     spec = _check_result(result).spec
     if attack not in spec.attacks:
@@ -46,34 +48,42 @@ def plot_tradeoff(result, attack):
             f"attack {attack!r} is not one of this audit's attacks "
             f"{sorted(spec.attacks)}."
         )
-    figure, ax = plt.subplots(figsize=(6.4, 4.4))
+    if ax is None:
+        figure = Figure(figsize=(6.4, 4.4))
+        ax = figure.subplots()
+    else:
+        figure = ax.figure
+    key, std = spec.key(attack), spec.key(attack, "std")
+    skipped = []
     for defense in spec.defenses:
-        rows = [
-            row
-            for row in result.rows
-            if row["defense"] == defense.name and row[spec.key(attack)] is not None
-        ]
+        if not defense.applies(attack):
+            skipped.append(defense.name)
+            continue
+        rows = [row for row in result.rows if row["defense"] == defense.name]
         if not rows:
             continue
-        color, marker = DEFENSE_STYLES.get(defense.name, (None, "o"))
+        color, marker = defense.style or (None, "o")
         ax.errorbar(
-            [row["utility_mean"] for row in rows],
-            [row[spec.key(attack)] for row in rows],
-            yerr=[row[spec.key(attack, "std")] for row in rows],
+            [result.utility(row) for row in rows],
+            [row[key] for row in rows],
+            yerr=[row[std] for row in rows],
             elinewidth=0.8,
             color=color,
             marker=marker,
             markersize=9 if len(rows) == 1 else 5,
             capsize=2,
             linewidth=1.2,
-            label=defense.name,
+            label=defense.label,
         )
-    ax.set_xlabel(spec.utility_label)
-    ax.set_ylabel(f"{spec.attack_labels[attack]} ({_ROWS[spec.attack_rows]})")
+    ax.set_xlabel(f"{spec.utility_label} ({HELD_OUT})")
+    ax.set_ylabel(spec.attacks[attack].full_label)
+    caption = "bars: ± 1 s.d. over folds"
+    if skipped:
+        caption += f"; {NOT_APPLICABLE}: {', '.join(skipped)}"
     ax.text(
         0.99,
         0.01,
-        "bars: ± 1 s.d. over folds",
+        caption,
         transform=ax.transAxes,
         ha="right",
         va="bottom",
@@ -100,112 +110,162 @@ def _format(value, digits=3):
     return f"{value:.{digits}f}"
 
 
-def _cell(row, spec, attack, statistic="mean"):
-    """An attack's statistic on the reported rows; "n/a" where there is none."""
-    value = row[spec.key(attack, statistic)]
-    return "n/a" if value is None else _format(value)
+def _cell(result, row, attack, statistic="mean"):
+    """An attack's statistic on its declared rows, or why there is none."""
+    if not result.applies(row, attack):
+        return NOT_APPLICABLE
+    value = row[result.spec.key(attack, statistic)]
+    return UNDEFINED if value is None else _format(value)
+
+
+def _mean_std(result, row, attack):
+    mean = _cell(result, row, attack)
+    if mean in (NOT_APPLICABLE, UNDEFINED):
+        return mean
+    return f"{mean} ± {_cell(result, row, attack, 'std')}"
 
 
 def summary_rows(result):
-    """Table rows (header first) for the terminal, Markdown and HTML."""
+    """Table rows (header first) for Markdown and HTML: every attack, its rows."""
     spec = _check_result(result).spec
     header = (
-        ["defense", "setting", spec.utility_label]
-        + [spec.attack_labels[a] for a in spec.attacks]
+        [
+            "defense",
+            "setting",
+            f"{spec.utility_label} ({HELD_OUT})",
+            f"{spec.utility_label} ({ROWS['train']})",
+        ]
+        + [f"{label} ({HELD_OUT})" for _, label in spec.extras.values()]
+        + [spec.attacks[a].full_label for a in spec.attacks]
         + ["Pareto"]
     )
     rows = [header]
     for row in result.rows:
+        train = spec.utility_sign * row["mean_train_utility"]
         rows.append(
             [
-                row["defense"],
+                result.defense(row).label,
                 row["setting"],
-                f"{_format(row['utility_mean'])} ± {_format(row['utility_std'])}",
+                f"{_format(result.utility(row))} ± {_format(row['std_test_utility'])}",
+                f"{_format(train)} ± {_format(row['std_train_utility'])}",
             ]
             + [
-                f"{_cell(row, spec, a)} ± {_cell(row, spec, a, 'std')}"
-                if row[spec.key(a)] is not None
-                else "n/a"
-                for a in spec.attacks
+                f"{_format(row[f'mean_test_{name}'])} ± "
+                f"{_format(row[f'std_test_{name}'])}"
+                for name in spec.extras
             ]
+            + [_mean_std(result, row, a) for a in spec.attacks]
             + ["*" if row["pareto"] else ""]
         )
     return rows
 
 
-def format_summary(result, *, max_advantage):
-    """A short plain-text summary for the terminal."""
+def format_summary(result, *, max_leakage):
+    """A short plain-text summary for the terminal.
+
+    Every column names its rows; ``max_leakage`` is the budget on the
+    audit's budget attack, in its metric's units.
+    """
     spec = _check_result(result).spec
-    _check_budget(max_advantage)
-    columns = ["defense", "setting", "utility"] + list(spec.plot_attacks)
+    spec.check_budget(max_leakage)
     lines = [
         f"skmid audit {spec.name}: {spec.description}",
-        f"utility: {spec.utility_label}; attacks on held-out rows",
+        f"utility: {spec.utility_label} on the {HELD_OUT}",
     ]
-    widths = [9, 22, 9] + [max(10, len(a)) for a in spec.plot_attacks]
+    for name in spec.plot_attacks:
+        lines.append(f"{name}: {spec.attacks[name].full_label}")
+    columns = ["defense", "setting", f"utility ({HELD_OUT})"] + [
+        f"{a} ({spec.attacks[a].rows_label})" for a in spec.plot_attacks
+    ]
+    labels = [result.defense(row).label for row in result.rows]
+    widths = [max(9, *map(len, labels)), 22, len(columns[2])] + [
+        max(len(NOT_APPLICABLE), len(c)) for c in columns[3:]
+    ]
     lines.append(" ".join(f"{c:<{w}}" for c, w in zip(columns, widths, strict=True)))
-    for row in result.rows:
-        values = [row["defense"], row["setting"], _format(row["utility_mean"])] + [
-            _cell(row, spec, a) for a in spec.plot_attacks
+    for label, row in zip(labels, result.rows, strict=True):
+        values = [label, row["setting"], _format(result.utility(row))] + [
+            _cell(result, row, a) for a in spec.plot_attacks
         ]
         lines.append(" ".join(f"{v:<{w}}" for v, w in zip(values, widths, strict=True)))
-    lines.append(_budget_sentence(result, max_advantage))
+    lines.append(_budget_sentence(result, max_leakage))
     return "\n".join(lines)
 
 
-def _budget_sentence(result, max_advantage):
+def _budget_sentence(result, max_leakage):
     spec = result.spec
-    best = result.best_under_budget(max_advantage)
-    label = spec.attack_labels[spec.budget_attack]
+    best = result.best_under_budget(max_leakage)
+    rule = spec.budget_rule(max_leakage)
+    excluded = [d.name for d in spec.defenses if not d.applies(spec.budget_attack)]
+    tail = (
+        f" ({', '.join(excluded)}: {NOT_APPLICABLE}, not a candidate)"
+        if excluded
+        else ""
+    )
     if best is None:
-        return f"No setting keeps the {label} within {max_advantage}."
+        return f"No setting keeps {rule}{tail}."
     return (
-        f"Most useful setting with {label} <= {max_advantage}: {best['defense']} "
-        f"{best['setting']} ({spec.utility_label} {_format(best['utility_mean'])})."
+        f"Most useful setting with {rule}: {result.defense(best).label} "
+        f"{best['setting']} ({spec.utility_label} {_format(result.utility(best))})"
+        f"{tail}."
     )
 
 
-def write_report(
-    result, out_dir, *, max_advantage=0.02, command=None, overwrite=False
-):
+def write_report(result, out_dir, *, max_leakage=0.02, command=None, overwrite=False):
     """Write the report files into ``out_dir``; returns ``{name: path}``.
 
-    The report is written into a new folder beside ``out_dir`` and moved into
-    place only once complete, so an interrupted run leaves the previous
-    report (or none), never a mix of two runs. ``out_dir`` may be new, empty
-    or a previous skmid report (it holds the marker file ``.skmid-report``);
-    a folder holding other files is refused unless ``overwrite=True``, which
-    replaces the report's files there and keeps the others.
+    ``max_leakage`` is the budget on the audit's budget attack, in its
+    metric's units (a largest value, or a smallest one where lower means
+    more leakage). The report is written into a new folder beside
+    ``out_dir`` and moved into place only once complete, so an interrupted
+    run leaves the previous report (or none), never a mix of two runs.
+    ``out_dir`` may be new, empty or a previous skmid report (it holds the
+    marker file ``.skmid-report``); a folder holding other files is refused
+    unless ``overwrite=True``, which replaces the report's files there and
+    keeps the others.
     """
-    _check_result(result)
-    _check_budget(max_advantage)
+    _check_result(result).spec.check_budget(max_leakage)
     return _publish(
         out_dir,
-        lambda out: _write_audit_files(result, out, max_advantage, command),
+        lambda out: _write_audit_files(result, out, max_leakage, command),
         overwrite=overwrite,
     )
 
 
-def _write_audit_files(result, out, max_advantage, command):
+def _csv_value(result, row, key, attack):
+    if attack is not None and not result.applies(row, attack):
+        return NOT_APPLICABLE
+    value = row[key]
+    return UNDEFINED if value is None else value
+
+
+def _write_audit_files(result, out, max_leakage, command):
     spec = result.spec
     paths = {}
 
     paths["results.csv"] = out / "results.csv"
-    fields = (
-        ["defense", "setting", "params", "utility_mean", "utility_std"]
-        + [
-            f"{a}_{s}"
-            for a in spec.attacks
-            for s in ["test_mean", "test_std", "train_mean", "train_std"]
-        ]
-        + ["pareto"]
+    scorers = (
+        [("utility", None)]
+        + [(name, None) for name in spec.extras]
+        + [(a, a) for a in spec.attacks]
     )
+    stats = [f"{s}_{name}" for name, _ in scorers for s in STATISTICS]
+    fields = ["defense", "setting", "note", "params", *stats, "pareto"]
     with open(paths["results.csv"], "w", newline="") as handle:
-        # A statistic that does not exist (None) is a blank cell.
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         for row in result.rows:
-            writer.writerow({**row, "params": json.dumps(row["params"], default=float)})
+            line = {
+                "defense": row["defense"],
+                "setting": row["setting"],
+                "note": row["note"] or "",
+                "params": json.dumps(row["params"], default=float),
+                "pareto": row["pareto"],
+            }
+            for name, attack in scorers:
+                for statistic in STATISTICS:
+                    key = f"{statistic}_{name}"
+                    line[key] = _csv_value(result, row, key, attack)
+            writer.writerow(line)
 
     paths["settings.json"] = out / "settings.json"
     settings = {
@@ -213,17 +273,36 @@ def _write_audit_files(result, out, max_advantage, command):
         "description": spec.description,
         "command": command if command is not None else " ".join(sys.argv),
         "task": spec.task,
-        "utility": spec.utility,
+        "utility": {
+            "scorer": str(spec.utility),
+            "label": spec.utility_label,
+            "rows": HELD_OUT,
+            "reported_as": f"{spec.utility_sign:g} * mean_test_utility",
+        },
         "sensitive": str(spec.sensitive),
-        "attacks": {a: repr(scorer) for a, scorer in spec.attacks.items()},
+        "extras": {name: label for name, (_, label) in spec.extras.items()},
+        "attacks": {
+            name: {
+                "scorer": repr(attack.scorer),
+                "label": attack.label,
+                "rows": attack.rows_label,
+                "higher_is_more_leakage": attack.higher_is_more_leakage,
+            }
+            for name, attack in spec.attacks.items()
+        },
         "budget_attack": spec.budget_attack,
-        "max_advantage": max_advantage,
+        "max_leakage": max_leakage,
+        "budget": spec.budget_rule(max_leakage),
+        "pareto_attacks": list(spec.front_attacks),
         "defenses": [
             {
                 "name": d.name,
+                "note": d.note,
                 "estimator": repr(d.estimator),
                 "param_grid": d.param_grid,
-                "attacks": list(d.attacks or spec.attacks),
+                "param_notes": d.param_notes,
+                "attacks": [a for a in spec.attacks if d.applies(a)],
+                "not_applicable": [a for a in spec.attacks if not d.applies(a)],
             }
             for d in spec.defenses
         ],
@@ -234,34 +313,69 @@ def _write_audit_files(result, out, max_advantage, command):
 
     images = {}
     for attack in spec.plot_attacks:
-        figure = plot_tradeoff(result, attack)
         path = out / f"tradeoff_{attack}.png"
-        figure.savefig(path, dpi=110)
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
+        plot_tradeoff(result, attack).savefig(path, dpi=110)
         paths[path.name] = path
         images[attack] = path
 
-    table = summary_rows(result)
-    budget = _budget_sentence(result, max_advantage)
-    settings_line = (
-        f"{result.settings['cv']}-fold cross-validation repeated "
-        f"{result.settings['repeats']} times (seed {result.settings['random_state']}); "
-        f"mean ± standard deviation over the folds; attacks scored on the "
-        f"{_ROWS[spec.attack_rows]} of each fold (both kinds of rows in results.csv). "
-        "Pareto: not dominated on utility and "
-        f"{spec.attack_labels[spec.budget_attack]}."
+    front = ", ".join(spec.attacks[a].full_label for a in spec.front_attacks)
+    run = result.settings
+    splits = (
+        f"{run['cv']}-fold cross-validation repeated {run['repeats']} times "
+        f"(seed {run['random_state']})"
+        if "splits" not in run
+        else run["splits"]
     )
+    settings_line = (
+        f"{splits}; mean ± standard deviation over the splits. The utility is "
+        "measured on "
+        f"the {HELD_OUT}; each attack column names the rows it was scored on "
+        "(results.csv has both kinds of rows for every attack). Pareto: not "
+        f"dominated on the utility and {front}, each compared where it was "
+        f"measured ({NOT_APPLICABLE}: the attack does not apply to that "
+        "defense, which competes on the others)."
+    )
+    paragraphs = [spec.description, settings_line]
+    notes = [
+        f"{d.name}: {param} is the {meaning}."
+        for d in spec.defenses
+        for param, meaning in d.param_notes.items()
+    ] + [f"{d.name}: {d.note}." for d in spec.defenses if d.note]
+    if notes:
+        paragraphs.append("Defenses. " + " ".join(notes))
+    emphasis = _budget_sentence(result, max_leakage)
+    if spec.claims is not None:
+        checked = spec.claims(result)
+        paragraphs.append(
+            "Published claims checked on these numbers: "
+            + (
+                "; ".join(
+                    f"{text}: {'holds' if holds else 'does not hold'}"
+                    for text, holds in checked
+                )
+                if checked
+                else "none applies to these defenses"
+            )
+            + "."
+        )
+    if spec.figures is not None:
+        for name, figure in spec.figures(result).items():
+            path = out / name
+            figure.savefig(path, dpi=110)
+            paths[name] = path
+            images[figure.get_label() or name] = path
 
     paths.update(
         _write_pages(
             out,
             title=f"skmid audit: {spec.name}",
-            paragraphs=[spec.description, settings_line],
-            emphasis=budget,
-            table=table,
-            images={spec.attack_labels[a]: p for a, p in images.items()},
+            paragraphs=paragraphs,
+            emphasis=emphasis,
+            table=summary_rows(result),
+            images={
+                spec.attacks[a].full_label if a in spec.attacks else a: p
+                for a, p in images.items()
+            },
             footer=(
                 "Files: results.csv (every statistic), settings.json (exact "
                 "settings, seeds and package versions)."
@@ -323,103 +437,51 @@ figure {{ display: inline-block; margin: 1em; }} img {{ max-width: 36em; }}
     return paths
 
 
-def write_comparison_report(comparison, out_dir, *, command=None, overwrite=False):
-    """Write a defense comparison's report files; returns ``{name: path}``.
-
-    report.md and report.html (the table, the papers' claims checked, the
-    reconstruction figure), reconstructions.png, results.csv (one row per
-    defense and seed), summary.csv (mean and standard deviation over seeds)
-    and settings.json. ``out_dir`` and ``overwrite`` as for
-    :func:`write_report`.
-    """
-    from ._comparison import DefenseComparison
-
-    if not isinstance(comparison, DefenseComparison):
-        raise TypeError(
-            "comparison must be a DefenseComparison (from compare_output_defenses); "
-            f"got {type(comparison).__name__}."
-        )
-    return _publish(
-        out_dir,
-        lambda out: _write_comparison_files(comparison, out, command),
-        overwrite=overwrite,
-    )
-
-
-def _write_comparison_files(comparison, out, command):
-    from ._comparison import COLUMNS, claims, plot_reconstructions
-
-    paths = {}
-    for name, rows in [
-        ("results.csv", comparison.rows),
-        ("summary.csv", comparison.summary()),
-    ]:
-        paths[name] = out / name
-        with open(paths[name], "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-
-    paths["settings.json"] = out / "settings.json"
-    settings = {
-        "audit": comparison.dataset,
-        "description": comparison.description,
-        "command": command if command is not None else " ".join(sys.argv),
-        **comparison.settings,
-        "versions": get_versions(),
-    }
-    paths["settings.json"].write_text(json.dumps(settings, indent=2, default=str))
-
-    figure = plot_reconstructions(comparison)
-    paths["reconstructions.png"] = out / "reconstructions.png"
-    figure.savefig(paths["reconstructions.png"], dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-
-    checked = claims(comparison)
-    emphasis = "; ".join(
-        f"{text}: {'holds' if holds else 'does not hold'}" for text, holds in checked
-    )
-    n_seeds = len(comparison.settings.get("seeds", [])) or 1
-    columns = ", ".join(COLUMNS.values())
-    paths.update(
-        _write_pages(
-            out,
-            title=f"skmid audit: {comparison.dataset} (output defenses)",
-            paragraphs=[
-                comparison.description + ".",
-                f"Mean ± standard deviation over {n_seeds} seed(s) of the split, "
-                f"the target and the attacks. Columns: {columns}. The inversion "
-                "error is the attacker's own inversion model on the training "
-                "images (higher = better defended; reconstructing every image as "
-                f"the mean image scores {comparison.baseline_error:.4f}); "
-                "membership accuracies are on balanced members and non-members "
-                "(0.5 = chance).",
-            ],
-            emphasis=emphasis or "No paper claim applies to these defenses.",
-            table=comparison.table(),
-            images={"Reconstructions per defense": paths["reconstructions.png"]},
-            footer=(
-                "results.csv holds every seed, summary.csv the means, "
-                "settings.json the exact settings and package versions."
-            ),
-        )
-    )
-    return paths
-
-
 # -- publishing a report folder ------------------------------------------------
 
 #: The file that marks a folder as a report skmid wrote; it lists the files.
 MARKER = ".skmid-report"
 
 
-def _check_out_dir(out_dir, *, overwrite=False, name="out_dir", flag="overwrite=True"):
-    """Where a report may go: refuse anything that would lose a user's files.
+def check_report_folder(
+    out_dir, *, overwrite=False, name="out_dir", flag="overwrite=True"
+):
+    """Check, before any work, that a report may be written to ``out_dir``.
 
-    Returns the folder as an absolute path. ``name`` and ``flag`` are how the
-    caller spells the folder and the overwrite switch, for the messages.
+    A report never loses a user's files: a folder holding files that skmid
+    did not write is refused unless ``overwrite`` (which still keeps those
+    files), and a folder that cannot be created or written is refused.
+    :func:`write_report` runs this check itself; the ``skmid audit`` command
+    runs it before the audit, so that a bad ``--out`` fails at once.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        The report folder; it need not exist.
+    overwrite : bool, default=False
+        Allow a folder that holds other files (they are kept).
+    name, flag : str
+        How the caller spells the folder and the overwrite switch, for the
+        messages (the command line says ``--out`` and ``--overwrite``).
+
+    Returns
+    -------
+    out : pathlib.Path
+        The folder, as an absolute path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skmid.audit import check_report_folder
+    >>> parent = Path(tempfile.mkdtemp())
+    >>> check_report_folder(parent / "audit") == parent / "audit"
+    True
+    >>> _ = (parent / "notes.txt").write_text("mine")
+    >>> check_report_folder(parent)
+    Traceback (most recent call last):
+    ...
+    ValueError: out_dir ... holds files skmid did not write (notes.txt); ...
     """
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"{name} must be a folder path; got {out_dir!r}.")
@@ -503,7 +565,7 @@ def _publish(out_dir, write, *, overwrite, name="out_dir", flag="overwrite=True"
     back during the moves: after an interruption ``out_dir`` holds the
     previous report, never a mix of two runs.
     """
-    out = _check_out_dir(out_dir, overwrite=overwrite, name=name, flag=flag)
+    out = check_report_folder(out_dir, overwrite=overwrite, name=name, flag=flag)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = _fresh_folder(out.parent, f".{out.name}.skmid-new-")

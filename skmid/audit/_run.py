@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from sklearn.model_selection import ParameterGrid
 
 from ..model_selection import (
+    PrivacyUtilitySearch,
     best_under_budget,
     pareto_front,
-    privacy_utility_search,
+    run_searches,
 )
-from ..model_selection._search import run_jobs
 from ..utils import import_optional_dependency
 from ..utils._validation import (
     check_int,
@@ -22,14 +22,23 @@ from ..utils._validation import (
 )
 from ._specs import AuditInputError, AuditSpec
 
+#: The statistics of a scorer in a row, with GridSearchCV's keys.
+STATISTICS = ("mean_test", "std_test", "mean_train", "std_train")
+
 
 @dataclass
 class AuditResult:
     """Rows of an audit: one per (defense, setting), with the run's settings.
 
-    A row's attack statistics are finite numbers, or None where the attack
-    does not apply to the defense (``DefenseSpec.attacks``) or has no value
-    by design (a membership attack on the training rows).
+    Each row holds ``defense``, ``setting``, ``params``, ``note`` (a warning
+    such as "not DP: bounds from the data", or None), ``pareto`` and the
+    statistics of the utility and of every attack with GridSearchCV's keys:
+    ``mean_test_utility`` (the utility scorer's value, higher is better: the
+    report shows ``spec.utility_sign`` times it), ``std_test_utility``,
+    ``mean_train_<attack>``, ... An attack's statistic is a finite number,
+    or None where the attack does not apply to the defense
+    (:meth:`applies`) or has no value by design (a membership attack on the
+    training rows).
     """
 
     spec: object
@@ -40,25 +49,47 @@ class AuditResult:
     def attacks(self):
         return list(self.spec.attacks)
 
-    def best_under_budget(self, max_advantage):
-        """The most useful row whose budget attack stays within ``max_advantage``.
+    def defense(self, row):
+        """The DefenseSpec of ``row``."""
+        return next(d for d in self.spec.defenses if d.name == row["defense"])
 
-        The rule of :func:`skmid.model_selection.best_under_budget`; None when
-        no row qualifies.
+    def applies(self, row, attack):
+        """Whether ``attack`` was run on the defense of ``row``."""
+        return self.defense(row).applies(attack)
+
+    def utility(self, row, statistic="mean"):
+        """The utility of ``row`` as reported (e.g. the MSE, not its negation)."""
+        value = row[f"{statistic}_test_utility"]
+        return self.spec.utility_sign * value if statistic == "mean" else value
+
+    def best_under_budget(self, max_leakage):
+        """The most useful row whose budget attack stays within ``max_leakage``.
+
+        The rule of :func:`skmid.model_selection.best_under_budget`, on the
+        budget attack's declared rows and in its metric's units (a largest
+        value, or a smallest one where lower means more leakage). Rows whose
+        defense the budget attack does not apply to are not candidates.
+        None when no row qualifies.
         """
-        attack = self.spec.budget_attack
-        refit = best_under_budget(max_advantage, attack=attack)
-        key = self.spec.key(attack)
+        spec = self.spec
+        name = spec.budget_attack
+        attack = spec.attacks[name]
+        refit = best_under_budget(
+            max_leakage, {"utility": spec.utility, name: attack.scorer}, attack=name
+        )
+        key = spec.key(name)
         rows = [row for row in self.rows if row[key] is not None]
-        if not any(row[key] <= max_advantage for row in rows):
+        higher_leaks = attack.higher_is_more_leakage
+        if not any(
+            row[key] <= max_leakage if higher_leaks else row[key] >= max_leakage
+            for row in rows
+        ):
             return None
         return rows[
             refit(
                 {
-                    "mean_test_utility": [
-                        self.spec.utility_sign * row["utility_mean"] for row in rows
-                    ],
-                    f"mean_test_{attack}": [row[key] for row in rows],
+                    "mean_test_utility": [row["mean_test_utility"] for row in rows],
+                    f"mean_test_{name}": [row[key] for row in rows],
                 }
             )
         ]
@@ -67,8 +98,8 @@ class AuditResult:
 def run_audit(
     spec,
     *,
-    cv=5,
-    repeats=2,
+    cv=None,
+    repeats=None,
     n_jobs=None,
     backend=None,
     scheduler=None,
@@ -77,21 +108,30 @@ def run_audit(
 ):
     """Run every setting of every defense of ``spec``.
 
-    Each setting is scored as by
-    :func:`skmid.model_selection.privacy_utility_search` over ``cv`` folds
-    repeated ``repeats`` times with the same seeded splits, so every defense
-    sees the same data and reruns are identical. The fits of all settings run
-    as one list of (defense, setting, fold) jobs, each on one thread, so the
-    results are the same for every ``n_jobs`` and backend.
+    Each (defense, setting) is a :class:`~skmid.model_selection.PrivacyUtilitySearch`
+    over ``cv`` folds repeated ``repeats`` times with the same seeded splits,
+    so every defense sees the same data and reruns are identical; its
+    attacks are those of ``spec`` that apply to the defense. All the searches
+    run as one list of (defense, setting, fold) jobs
+    (:func:`~skmid.model_selection.run_searches`), each fit on one thread, so
+    the results are the same for every ``n_jobs`` and backend.
+
+    The Pareto front is over the utility and ``spec``'s Pareto attacks, on
+    their declared rows and in their scorers' orientation; a defense that an
+    attack does not apply to competes on the attacks that were measured for
+    it (:func:`~skmid.model_selection.pareto_front`).
 
     Parameters
     ----------
     spec : AuditSpec
-        From :func:`warfarin_audit`, :func:`steak_audit` or :func:`csv_audit`.
-    cv : int, default=5
-        Folds per repeat.
-    repeats : int, default=2
-        Repeats of the ``cv``-fold split.
+        From :func:`warfarin_audit`, :func:`steak_audit`, :func:`csv_audit`
+        or :func:`image_audit`.
+    cv : int, default=None
+        Folds per repeat (None: 5). Not for a spec with its own splits
+        (``spec.splitter``, e.g. one per seed).
+    repeats : int, default=None
+        Repeats of the ``cv``-fold split (None: 2); not for a spec with its
+        own splits.
     n_jobs : int, default=None
         Parallel fits (joblib processes).
     backend : {None, "dask"}, default=None
@@ -115,91 +155,90 @@ def run_audit(
         Naming the defense and setting, when a fit fails or when a utility
         or an attack score is NaN or infinite (never reported as a blank).
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(spec, AuditSpec):
         raise TypeError(
-            "spec must be an AuditSpec (from warfarin_audit, steak_audit or "
-            f"csv_audit); got {type(spec).__name__}."
+            "spec must be an AuditSpec (from warfarin_audit, steak_audit, "
+            f"csv_audit or image_audit); got {type(spec).__name__}."
         )
     if not spec.defenses:
         raise AuditInputError("spec has no defenses to audit")
-    cv = check_int(cv, "cv", 2)
-    repeats = check_int(repeats, "repeats", 1)
+    spec.check()
+    if spec.splitter is not None and (cv is not None or repeats is not None):
+        splits = spec.splits_label or repr(spec.splitter)
+        raise ValueError(
+            f"the {spec.name} audit has its own splits ({splits}): cv and "
+            "repeats do not apply."
+        )
+    cv = check_int(5 if cv is None else cv, "cv", 2)
+    repeats = check_int(2 if repeats is None else repeats, "repeats", 1)
     check_n_jobs(n_jobs)
     check_seed(random_state)
     if backend is not None:
         check_scalar_choice(backend, "backend", {"dask"})
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address (str); got {scheduler!r}.")
-    check_n_splits(cv, spec.X, spec.y, stratified=spec.task == "classification")
+    if spec.splitter is None:
+        check_n_splits(cv, spec.X, spec.y, stratified=spec.task == "classification")
+        splits = {"cv": cv, "n_repeats": repeats}
+    else:
+        splits = {"cv": spec.splitter, "n_repeats": 1}
     settings = [
         (defense, params)
         for defense in spec.defenses
         for params in ParameterGrid(defense.param_grid)
     ]
-    searches, plans, cells, jobs, owners = [], [], [], [], []
-    for index, (defense, params) in enumerate(settings):
-        cell = f"defense {defense.name} ({defense.setting_label(params)})"
-        names = tuple(a for a in spec.attacks if defense.applies(a))
-        search = privacy_utility_search(
-            defense.estimator,
-            {key: [value] for key, value in params.items()},
-            utility=spec.utility,
-            attacks={name: spec.attacks[name] for name in names},
-            cv=cv,
-            n_repeats=repeats,
-            random_state=random_state,
+    searches, names = [], []
+    for defense, params in settings:
+        names.append(f"defense {defense.name} ({defense.setting_label(params)})")
+        searches.append(
+            PrivacyUtilitySearch(
+                defense.estimator,
+                {key: [value] for key, value in params.items()},
+                utility=spec.utility,
+                attacks={
+                    name: attack.scorer
+                    for name, attack in spec.attacks.items()
+                    if defense.applies(name)
+                },
+                extra_scoring={
+                    name: scorer for name, (scorer, _) in spec.extras.items()
+                },
+                random_state=random_state,
+                **splits,
+            )
         )
-        with _naming(cell):
-            plan = search._plan(spec.X, spec.y)
-        setting_jobs = plan.jobs(where=cell)
-        jobs += setting_jobs
-        owners += [index] * len(setting_jobs)
-        searches.append(search)
-        plans.append(plan)
-        cells.append(cell)
-    results = [[] for _ in settings]
     with _parallel_backend(backend, scheduler, n_jobs) as n_workers:
-        bar = tqdm(
-            total=len(jobs),
-            disable=not progress,
-            desc=f"audit {spec.name}",
-            unit="fit",
+        run_searches(
+            searches,
+            spec.X,
+            spec.y,
+            n_jobs=n_workers,
+            names=names,
+            progress=f"audit {spec.name}" if progress else False,
         )
-        with bar:
-            for result, owner in zip(run_jobs(jobs, n_workers), owners, strict=True):
-                results[owner].append(result)
-                bar.set_postfix_str(cells[owner].removeprefix("defense "), False)
-                bar.update()
     rows = []
-    for search, plan, cell, result, (defense, params) in zip(
-        searches, plans, cells, results, settings, strict=True
-    ):
-        with _naming(cell):
-            search._finish(plan, result)
+    for search, (defense, params) in zip(searches, settings, strict=True):
         record = search.to_records()[0]
         row = {
             "defense": defense.name,
             "setting": defense.setting_label(params),
             "params": params,
-            "utility_mean": spec.utility_sign * record["utility_mean"],
-            "utility_std": record["utility_std"],
+            "note": defense.note,
         }
-        for attack in spec.attacks:
-            for rows_, source in [("test", ""), ("train", "train_")]:
-                for statistic in ["mean", "std"]:
-                    row[f"{attack}_{rows_}_{statistic}"] = _defined(
-                        record.get(f"{attack}_{source}{statistic}")
-                    )
+        for name in ["utility", *spec.attacks, *spec.extras]:
+            for statistic in STATISTICS:
+                row[f"{statistic}_{name}"] = _defined(record.get(f"{statistic}_{name}"))
         rows.append(row)
     _mark_pareto(spec, rows)
     return AuditResult(
         spec=spec,
         rows=rows,
         settings={
-            "cv": cv,
-            "repeats": repeats,
+            **(
+                {"cv": cv, "repeats": repeats}
+                if spec.splitter is None
+                else {"splits": spec.splits_label or repr(spec.splitter)}
+            ),
             "random_state": random_state,
             "n_jobs": n_jobs,
             "backend": backend or "loky",
@@ -207,35 +246,26 @@ def run_audit(
     )
 
 
-@contextlib.contextmanager
-def _naming(cell):
-    """Say which cell of the audit failed, not only what failed."""
-    try:
-        yield
-    except ValueError as error:
-        raise ValueError(f"{cell}: {error}") from error
-
-
 def _defined(value):
     """A statistic, or None where there is none by design.
 
     None where the defense's spec declares that the attack does not apply
     (the record has no such key) and for a membership attack's score on the
-    training rows; a computed score is always finite, as
-    privacy_utility_search raises on NaN or infinity, so None never hides a
-    failure.
+    training rows; a computed score is always finite, as the search raises
+    on NaN or infinity, so None never hides a failure.
     """
     return value if value is not None and math.isfinite(value) else None
 
 
 def _mark_pareto(spec, rows):
-    attack = spec.budget_attack
-    scored = [i for i, row in enumerate(rows) if row[spec.key(attack)] is not None]
-    front = set()
-    if scored:
-        utility = [spec.utility_sign * rows[i]["utility_mean"] for i in scored]
-        leakage = [rows[i][spec.key(attack)] for i in scored]
-        front = {scored[i] for i in pareto_front(utility, [leakage])}
+    leakages = []
+    for name in spec.front_attacks:
+        sign = 1.0 if spec.attacks[name].higher_is_more_leakage else -1.0
+        key = spec.key(name)
+        leakages.append([None if row[key] is None else sign * row[key] for row in rows])
+    front = set(
+        pareto_front([row["mean_test_utility"] for row in rows], leakages).tolist()
+    )
     for i, row in enumerate(rows):
         row["pareto"] = i in front
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..attacks import MAPAttributeInference, make_attack_scorer
+from ..model_selection import best_under_budget
 from ..utils._validation import check_scalar_choice
 
 
@@ -14,18 +15,101 @@ class AuditInputError(ValueError):
     """Bad input to an audit; the command line prints it as one line."""
 
 
+#: How each kind of rows is named in every output.
+ROWS = {"test": "held-out rows", "train": "training rows"}
+
+
+@dataclass
+class AttackSpec:
+    """One attack of an audit: a scorer, a label and the rows it is shown on.
+
+    Both kinds of rows are always scored (``results.csv`` has both);
+    ``rows`` says which one the summary, the report, the plots, the Pareto
+    front and the budget use. The orientation (whether a higher value means
+    more leakage) is the scorer's, never declared again here.
+
+    Parameters
+    ----------
+    scorer : AttackScorer
+        From :func:`skmid.attacks.make_attack_scorer`.
+    label : str
+        How the report names it, e.g. ``"MAP accuracy on VKORC1"``.
+    rows : {"test", "train"}, default="test"
+        The held-out rows of each fold, or its training rows (what a model
+        that memorises, such as a tree, leaks).
+    """
+
+    scorer: object
+    label: str
+    rows: str = "test"
+
+    def __post_init__(self):
+        check_scalar_choice(self.rows, "rows", set(ROWS))
+
+    @property
+    def higher_is_more_leakage(self):
+        return bool(self.scorer.higher_is_more_leakage)
+
+    @property
+    def rows_label(self):
+        needs = getattr(self.scorer, "needs_training_rows", None)
+        if needs is None:
+            needs = getattr(
+                getattr(self.scorer, "attack", None), "needs_training_rows", False
+            )
+        if needs and self.rows == "test":
+            # A membership attack's held-out score is on both kinds of rows:
+            # the training rows are its members, the held-out rows the others.
+            return "training vs held-out rows"
+        return ROWS[self.rows]
+
+    @property
+    def full_label(self):
+        """The label with its rows, as every output shows it."""
+        return f"{self.label} ({self.rows_label})"
+
+
 @dataclass
 class DefenseSpec:
-    """One defense of an audit: an estimator and the grid of its strength."""
+    """One defense of an audit: an estimator, the grid of its strength, its style.
+
+    Parameters
+    ----------
+    name : str
+    estimator : estimator
+    param_grid : dict, default={}
+        The settings audited (GridSearchCV's format); empty for no defense.
+    attacks : tuple of str, default=None
+        The attacks that apply to it; None: all. The others are shown as
+        "not applicable" and the Pareto front compares it on the rest.
+    style : (color, marker), default=None
+        Its series in the plots.
+    param_notes : dict of str to str, default={}
+        What each parameter of the grid means, by its last name (e.g.
+        ``{"epsilon": "differential-privacy budget"}``): an ``epsilon`` is
+        a DP budget for one defense and a distortion bound for another, and
+        the report says which.
+    note : str, default=None
+        A warning shown with the defense's name in every output, e.g.
+        ``"not DP: bounds from the data"``.
+    """
 
     name: str
     estimator: object
     param_grid: dict = field(default_factory=dict)
-    attacks: tuple = None  # names of the attacks that apply; None: all
+    attacks: tuple = None
+    style: tuple = None
+    param_notes: dict = field(default_factory=dict)
+    note: str = None
 
     def applies(self, attack):
         """Whether ``attack`` is run on this defense (declared, not inferred)."""
         return self.attacks is None or attack in self.attacks
+
+    @property
+    def label(self):
+        """The name, with the note where there is one."""
+        return self.name if self.note is None else f"{self.name} [{self.note}]"
 
     def setting_label(self, params):
         if not params:
@@ -40,27 +124,108 @@ class DefenseSpec:
 
 @dataclass
 class AuditSpec:
-    """Everything an audit needs; built by :func:`warfarin_audit` and friends."""
+    """Everything an audit needs; built by :func:`warfarin_audit` and friends.
+
+    Declarations are data: adding a defense or an attack to an audit is one
+    entry in ``defenses`` or ``attacks``.
+
+    Parameters
+    ----------
+    name, description : str
+    X, y : array-like
+        The data; every defense sees the same seeded splits of them.
+    task : {"regression", "classification"}
+    utility : str or callable
+        Scorer of the model's utility on the held-out rows (higher is better).
+    utility_label : str
+        How the report names it (after ``utility_sign``).
+    utility_sign : float
+        The report shows ``utility_sign * score`` (the MSE, not its negation).
+    attacks : dict of str to AttackSpec
+    plot_attacks : tuple of str
+        The attacks plotted and shown in the terminal summary.
+    budget_attack : str
+        The attack whose budget picks the recommended setting.
+    defenses : list of DefenseSpec
+    sensitive : object
+        The sensitive column, for the report.
+    pareto_attacks : tuple of str, default=None
+        The attacks of the Pareto front (with the utility); None: the budget
+        attack only.
+    extras : dict of str to (scorer, label), default={}
+        Further columns on the held-out rows, neither utility nor leakage
+        (e.g. the distortion an output defense adds).
+    splitter : cross-validation splitter, default=None
+        Fixed splits (e.g. one per seed); None: ``run_audit``'s ``cv``
+        folds repeated ``repeats`` times.
+    splits_label : str, default=None
+        How the report describes ``splitter``'s splits.
+    claims : callable, default=None
+        ``claims(result) -> [(claim, holds), ...]``: published findings
+        checked on the result, stated in the report.
+    figures : callable, default=None
+        ``figures(result) -> {file name: Figure}``: further figures of the
+        report.
+    """
 
     name: str
     description: str
     X: object
     y: np.ndarray
     task: str
-    utility: str
+    utility: object
     utility_label: str
-    utility_sign: float  # multiply the scorer's value by this to report it
+    utility_sign: float
     attacks: dict
-    attack_labels: dict
     plot_attacks: tuple
     budget_attack: str
     defenses: list
     sensitive: object
-    attack_rows: str = "test"  # rows the report scores attacks on: "test" or "train"
+    pareto_attacks: tuple = None
+    extras: dict = field(default_factory=dict)
+    splitter: object = None
+    splits_label: str = None
+    claims: object = None
+    figures: object = None
+
+    def check(self):
+        """Check the declarations: a ValueError naming the first bad entry."""
+        for name, attack in self.attacks.items():
+            if not isinstance(attack, AttackSpec):
+                raise TypeError(
+                    f"attacks[{name!r}] must be an AttackSpec; got "
+                    f"{type(attack).__name__}."
+                )
+            if name == "utility":
+                raise ValueError("'utility' is reserved for the utility scorer.")
+        named = [("budget_attack", [self.budget_attack])]
+        named += [("plot_attacks", self.plot_attacks)]
+        named += [("pareto_attacks", self.front_attacks)]
+        for defense in self.defenses:
+            if not isinstance(defense, DefenseSpec):
+                raise TypeError(
+                    f"defenses must hold DefenseSpec entries; got "
+                    f"{type(defense).__name__}."
+                )
+            named.append(
+                (f"the attacks of defense {defense.name}", defense.attacks or [])
+            )
+        for where, names in named:
+            unknown = [name for name in names if name not in self.attacks]
+            if unknown:
+                raise ValueError(
+                    f"{where} names unknown attack(s) {unknown}; the audit's "
+                    f"attacks are {sorted(self.attacks)}."
+                )
+        return self
 
     def key(self, attack, statistic="mean"):
-        """Column of ``attack``'s ``statistic`` on the reported rows."""
-        return f"{attack}_{self.attack_rows}_{statistic}"
+        """Row key of ``attack``'s ``statistic`` on its declared rows."""
+        return f"{statistic}_{self.attacks[attack].rows}_{attack}"
+
+    @property
+    def front_attacks(self):
+        return tuple(self.pareto_attacks or (self.budget_attack,))
 
     def select(self, names):
         """Keep the defenses whose lower-cased names are in ``names``."""
@@ -77,11 +242,70 @@ class AuditSpec:
         self.defenses = [available[name] for name in dict.fromkeys(wanted)]
         return self
 
+    def check_budget(self, max_leakage):
+        """Check ``max_leakage`` against the budget attack's scorer; a float."""
+        attack = self.attacks[self.budget_attack]
+        best_under_budget(
+            max_leakage,
+            {"utility": self.utility, self.budget_attack: attack.scorer},
+            attack=self.budget_attack,
+        )
+        return float(max_leakage)
+
+    def budget_rule(self, max_leakage):
+        """``"<label> <= budget"`` (or ``>=``), in the attack's orientation."""
+        attack = self.attacks[self.budget_attack]
+        sign = "<=" if attack.higher_is_more_leakage else ">="
+        return f"{attack.full_label} {sign} {max_leakage:g}"
+
+    def describe(self):
+        """The audit's defenses and attacks, as lines of text (``--list``)."""
+        lines = [f"{self.name}: {self.description}", "  defenses:"]
+        for defense in self.defenses:
+            grid = ", ".join(
+                f"{key.rsplit('__', 1)[-1]} in {list(values)}"
+                for key, values in defense.param_grid.items()
+            )
+            lines.append(f"    {defense.label}" + (f" ({grid})" if grid else ""))
+            for param, meaning in defense.param_notes.items():
+                lines.append(f"      {param}: {meaning}")
+            if defense.attacks is not None:
+                lines.append(f"      attacks: {', '.join(defense.attacks)} only")
+        lines.append("  attacks:")
+        for name, attack in self.attacks.items():
+            more = "higher" if attack.higher_is_more_leakage else "lower"
+            lines.append(f"    {name}: {attack.full_label}; {more} = more leakage")
+        return lines
+
+
+#: Plot styles of the defenses, by role.
+UNDEFENDED = ("black", "*")
+MID_STYLE = ("tab:blue", "o")
+DP_STYLE = ("tab:red", "s")
+PRIORITY_STYLE = ("tab:green", "^")
+OUTPUT_STYLE = ("tab:purple", "D")
+
+#: What the defenses' knobs mean; the report repeats it.
+MID_LAM = {"lam": "weight of the mutual-information penalty (larger: more private)"}
+DP_EPSILON = {"epsilon": "differential-privacy budget (smaller: more private)"}
+CMI_EPSILON = {
+    "epsilon": (
+        "L1 bound on the distortion of each released confidence vector, not a "
+        "DP budget (larger: more private)"
+    )
+}
+PRIORITY_DEPTH = {
+    "priority_depth": (
+        "depth of the tree reserved for the sensitive feature's split (the "
+        "MID paper's Priority baseline)"
+    )
+}
+
 
 def _regression_spec(
     name, description, X, y, sensitive, label, utility_label, defenses
 ):
-    """An AuditSpec scored by test MSE and attacked by MAP on ``sensitive``."""
+    """An AuditSpec scored by MSE and attacked by MAP on ``sensitive``."""
     attack = MAPAttributeInference(sensitive).fit(X, y)
     return AuditSpec(
         name=name,
@@ -93,12 +317,12 @@ def _regression_spec(
         utility_label=utility_label,
         utility_sign=-1.0,
         attacks={
-            "map_accuracy": make_attack_scorer(attack, "accuracy"),
-            "map_advantage": make_attack_scorer(attack, "advantage"),
-        },
-        attack_labels={
-            "map_accuracy": f"MAP accuracy on {label}",
-            "map_advantage": f"MAP advantage on {label}",
+            "map_accuracy": AttackSpec(
+                make_attack_scorer(attack, "accuracy"), f"MAP accuracy on {label}"
+            ),
+            "map_advantage": AttackSpec(
+                make_attack_scorer(attack, "advantage"), f"MAP advantage on {label}"
+            ),
         },
         plot_attacks=("map_accuracy",),
         budget_attack="map_advantage",
@@ -108,8 +332,12 @@ def _regression_spec(
 
 
 def _classification_spec(name, description, X, y, sensitive, label, defenses):
-    """An AuditSpec scored by weighted F1, attacked by both MAP attacks (train rows)."""
-    attacks, labels = _classification_attacks(sensitive, X, y)
+    """An AuditSpec scored by weighted F1, attacked by both MAP attacks.
+
+    Trees memorise their training rows; that is what the attacks exploit
+    (the MID paper's Figures 2b and 4c attack the training set), so the
+    attacks are shown on the training rows of each fold.
+    """
     return AuditSpec(
         name=name,
         description=description,
@@ -117,17 +345,14 @@ def _classification_spec(name, description, X, y, sensitive, label, defenses):
         y=y,
         task="classification",
         utility="f1_weighted",
-        utility_label="model F1 (weighted, held-out rows)",
+        utility_label="model F1 (weighted)",
         utility_sign=1.0,
-        attacks=attacks,
-        attack_labels=labels,
+        attacks=_classification_attacks(sensitive, X, y),
         plot_attacks=("naive_f1", "counts_f1"),
         budget_attack="counts_advantage",
+        pareto_attacks=("naive_advantage", "counts_advantage"),
         defenses=defenses,
         sensitive=label,
-        # Trees memorise their training rows; that is what the attacks exploit
-        # (the MID paper's Figures 2b and 4c attack the training set).
-        attack_rows="train",
     )
 
 
@@ -142,7 +367,17 @@ NUMERIC_BOUNDS = {"age_decade": (1, 9), "height_cm": (100, 230), "weight_kg": (2
 
 
 def warfarin_audit(random_state=0):
-    """OLS, MID and AdaSSP on IWPC warfarin, attacked by MAP on VKORC1."""
+    """OLS, MID and AdaSSP on IWPC warfarin, attacked by MAP on VKORC1.
+
+    Examples
+    --------
+    >>> from skmid.audit import warfarin_audit
+    >>> spec = warfarin_audit()
+    >>> [defense.name for defense in spec.defenses]
+    ['OLS', 'MID', 'AdaSSP']
+    >>> spec.attacks["map_advantage"].full_label
+    'MAP advantage on VKORC1 (held-out rows)'
+    """
     from sklearn.linear_model import LinearRegression
 
     from ..datasets import load_warfarin
@@ -163,16 +398,24 @@ def warfarin_audit(random_state=0):
         y,
         warfarin.sensitive_features,
         "VKORC1",
-        "test MSE (mg/week)^2",
+        "MSE (mg/week)^2",
         [
-            DefenseSpec("OLS", LinearRegression()),
-            DefenseSpec("MID", MIDLinearRegression(), {"lam": WARFARIN_MID_LAMS}),
+            DefenseSpec("OLS", LinearRegression(), style=UNDEFENDED),
+            DefenseSpec(
+                "MID",
+                MIDLinearRegression(),
+                {"lam": WARFARIN_MID_LAMS},
+                style=MID_STYLE,
+                param_notes=MID_LAM,
+            ),
             DefenseSpec(
                 "AdaSSP",
                 AdaSSPLinearRegression(
                     bounds_X=(0, 1), bounds_y=DOSE_BOUNDS, random_state=random_state
                 ),
                 {"epsilon": WARFARIN_ADASSP_EPSILONS},
+                style=DP_STYLE,
+                param_notes=DP_EPSILON,
             ),
         ],
     )
@@ -184,28 +427,22 @@ STEAK_MID_LAMS = [0.01, 0.02, 0.03, 0.035, 0.04, 0.05, 0.1]
 STEAK_PRIORITY_DEPTHS = [0, 1, 2, 3, 4]
 STEAK_DP_EPSILONS = [0.1, 1.0, 10.0, 100.0, 1000.0]
 CMI_EPSILONS = [0.5, 1.0, 2.0]
+BINNED_NOTE = "not DP: numeric columns binned at the data's quantiles"
 
 
 def _classification_attacks(sensitive, X, y):
-    naive = MAPAttributeInference(sensitive, mode="naive").fit(X, y)
-    counts = MAPAttributeInference(sensitive, mode="counts").fit(X, y)
-    attacks = {
-        "naive_f1": make_attack_scorer(naive, "f1"),
-        "naive_auc": make_attack_scorer(naive, "roc_auc"),
-        "naive_advantage": make_attack_scorer(naive, "advantage"),
-        "counts_f1": make_attack_scorer(counts, "f1"),
-        "counts_auc": make_attack_scorer(counts, "roc_auc"),
-        "counts_advantage": make_attack_scorer(counts, "advantage"),
-    }
-    labels = {
-        "naive_f1": "naive MAP F1",
-        "naive_auc": "naive MAP AUROC",
-        "naive_advantage": "naive MAP advantage",
-        "counts_f1": "MAP-with-counts F1",
-        "counts_auc": "MAP-with-counts AUROC",
-        "counts_advantage": "MAP-with-counts advantage",
-    }
-    return attacks, labels
+    attacks = {}
+    for mode, label in [("naive", "naive MAP"), ("counts", "MAP-with-counts")]:
+        attack = MAPAttributeInference(sensitive, mode=mode).fit(X, y)
+        for metric, suffix, name in [
+            ("f1", "f1", "F1"),
+            ("roc_auc", "auc", "AUROC"),
+            ("advantage", "advantage", "advantage"),
+        ]:
+            attacks[f"{mode}_{suffix}"] = AttackSpec(
+                make_attack_scorer(attack, metric), f"{label} {name}", rows="train"
+            )
+    return attacks
 
 
 _NAIVE = ("naive_f1", "naive_auc", "naive_advantage")
@@ -220,24 +457,45 @@ def _tree_defenses(sensitive, categorical, random_state, dp_estimator=None):
             categorical_features=categorical, random_state=random_state, **params
         )
 
-    dp = dp_estimator or DPID3Classifier(random_state=random_state)
-    dp_key = "epsilon" if dp_estimator is None else "dpid3classifier__epsilon"
+    if dp_estimator is None:
+        dp, dp_key, dp_note = (
+            DPID3Classifier(random_state=random_state),
+            "epsilon",
+            None,
+        )
+    else:
+        dp, dp_key, dp_note = dp_estimator, "dpid3classifier__epsilon", BINNED_NOTE
     return [
-        DefenseSpec("ID3", tree(lam=0.0)),
-        DefenseSpec("MID", tree(), {"lam": STEAK_MID_LAMS}),
+        DefenseSpec("ID3", tree(lam=0.0), style=UNDEFENDED),
+        DefenseSpec(
+            "MID", tree(), {"lam": STEAK_MID_LAMS}, style=MID_STYLE, param_notes=MID_LAM
+        ),
         DefenseSpec(
             "Priority",
             tree(lam=0.0, priority_feature=sensitive),
             {"priority_depth": STEAK_PRIORITY_DEPTHS},
+            style=PRIORITY_STYLE,
+            param_notes=PRIORITY_DEPTH,
         ),
-        DefenseSpec("DP-ID3", dp, {dp_key: STEAK_DP_EPSILONS}),
+        DefenseSpec(
+            "DP-ID3",
+            dp,
+            {dp_key: STEAK_DP_EPSILONS},
+            style=DP_STYLE,
+            param_notes=DP_EPSILON,
+            note=dp_note,
+        ),
         DefenseSpec(
             "CMI",
             DefendedClassifier(
                 tree(lam=0.0), CMIPostProcessor(), random_state=random_state
             ),
             {"defense__epsilon": CMI_EPSILONS},
+            # MAP with counts reads a tree's leaf counts; the defended model
+            # releases confidences only.
             attacks=_NAIVE,
+            style=OUTPUT_STYLE,
+            param_notes=CMI_EPSILON,
         ),
     ]
 
@@ -270,7 +528,16 @@ MAX_CLASSES_FOR_AUTO = 10
 MAX_SENSITIVE_VALUES = 20
 
 
-def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
+def csv_audit(
+    path,
+    *,
+    target,
+    sensitive,
+    task="auto",
+    bounds_x=None,
+    bounds_y=None,
+    random_state=0,
+):
     """An audit of a CSV file: regression or classification from the target.
 
     Missing feature values are data (the trees give them a branch, the linear
@@ -278,6 +545,22 @@ def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
     a number too large to audit in any numeric column, a target with a single
     value or a class of fewer than 5 rows is an :class:`AuditInputError`
     naming the file, the column and the first offending row.
+
+    Parameters
+    ----------
+    path : str or path
+    target, sensitive : str
+        Column names.
+    task : {"auto", "regression", "classification"}, default="auto"
+    bounds_x, bounds_y : (low, high), default=None
+        Regression only: bounds of every numeric feature and of the target,
+        known without looking at the data. AdaSSP is differentially private
+        only with them (numeric features are clipped to ``bounds_x`` and
+        scaled by it, missing values filled with its midpoint; the
+        categories of the categorical columns are taken as public). Without
+        them the AdaSSP row takes its bounds from the data and is labelled
+        "not DP: bounds from the data" in every output.
+    random_state : int, default=0
     """
     from ..utils import import_optional_dependency
 
@@ -285,6 +568,13 @@ def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
         "pandas", extra="datasets", feature="skmid audit --csv"
     )
     check_scalar_choice(task, "task", {"auto", "regression", "classification"})
+    bounds_x = _check_bounds(bounds_x, "bounds_x")
+    bounds_y = _check_bounds(bounds_y, "bounds_y")
+    if (bounds_x is None) != (bounds_y is None):
+        raise AuditInputError(
+            "bounds_x and bounds_y go together: AdaSSP is differentially private "
+            "only with both (give neither to audit it with bounds from the data)"
+        )
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or a path; got {type(path).__name__}.")
     path = Path(path)
@@ -338,6 +628,11 @@ def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
             f"the target {target!r} is not numeric; a regression audit needs a "
             "numeric target (use --task classification)"
         )
+    if task == "classification" and bounds_x is not None:
+        raise AuditInputError(
+            f"bounds_x and bounds_y apply to a regression audit (AdaSSP); the "
+            f"target {target!r} makes this a classification audit"
+        )
     X = frame.drop(columns=[target])
     y = target_values.to_numpy()
     if task == "classification":
@@ -374,6 +669,8 @@ def csv_audit(path, *, target, sensitive, task="auto", random_state=0):
             numeric,
             description,
             random_state,
+            bounds_x,
+            bounds_y,
         )
     return _classification_spec(
         path.stem,
@@ -462,16 +759,46 @@ def _binned_dp_tree(numeric, random_state):
     return make_pipeline(binning, DPID3Classifier(random_state=random_state))
 
 
-def _csv_regression(X, y, sensitive, categorical, numeric, description, random_state):
+def _check_bounds(bounds, name):
+    """``None`` or ``(low, high)`` as floats, finite with low < high."""
+    if bounds is None:
+        return None
+    try:
+        low, high = (float(value) for value in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a pair (low, high); got {bounds!r}."
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(
+            f"{name} must be finite with low < high; got ({low:g}, {high:g})."
+        )
+    return low, high
+
+
+def _csv_regression(
+    X, y, sensitive, categorical, numeric, description, random_state, bounds_x, bounds_y
+):
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LinearRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder
 
     from ..linear_model import AdaSSPLinearRegression, MIDLinearRegression
 
-    def pipeline(model):
+    def pipeline(model, bounds=None):
+        if bounds is None:
+            scale = make_pipeline(
+                SimpleImputer(strategy="median"), MinMaxScaler(clip=True)
+            )
+        else:
+            low, high = bounds
+            # Fixed by the user, not fitted: nothing here looks at the data.
+            scale = make_pipeline(
+                SimpleImputer(strategy="constant", fill_value=(low + high) / 2),
+                FunctionTransformer(_scale_to_unit, kw_args={"low": low, "high": high}),
+            )
         encode = ColumnTransformer(
             [
                 (
@@ -479,18 +806,15 @@ def _csv_regression(X, y, sensitive, categorical, numeric, description, random_s
                     OneHotEncoder(handle_unknown="ignore", sparse_output=False),
                     categorical,
                 ),
-                (
-                    "numeric",
-                    make_pipeline(
-                        SimpleImputer(strategy="median"), MinMaxScaler(clip=True)
-                    ),
-                    numeric,
-                ),
+                ("numeric", scale, numeric),
             ]
         )
         return make_pipeline(encode, model)
 
-    bounds_y = (float(np.min(y)), float(np.max(y)))
+    if bounds_y is None:
+        bounds_y, note = (float(np.min(y)), float(np.max(y))), DATA_BOUNDS_NOTE
+    else:
+        note = None
     return _regression_spec(
         "csv",
         description,
@@ -498,9 +822,9 @@ def _csv_regression(X, y, sensitive, categorical, numeric, description, random_s
         y,
         sensitive,
         sensitive,
-        "test MSE",
+        "MSE",
         [
-            DefenseSpec("OLS", pipeline(LinearRegression())),
+            DefenseSpec("OLS", pipeline(LinearRegression()), style=UNDEFENDED),
             DefenseSpec(
                 "MID",
                 pipeline(MIDLinearRegression()),
@@ -510,15 +834,29 @@ def _csv_regression(X, y, sensitive, categorical, numeric, description, random_s
                         float(np.var(y) * scale) for scale in CSV_MID_LAM_SCALES
                     ]
                 },
+                style=MID_STYLE,
+                param_notes=MID_LAM,
             ),
             DefenseSpec(
                 "AdaSSP",
                 pipeline(
                     AdaSSPLinearRegression(
                         bounds_X=(0, 1), bounds_y=bounds_y, random_state=random_state
-                    )
+                    ),
+                    bounds_x,
                 ),
                 {"adassplinearregression__epsilon": WARFARIN_ADASSP_EPSILONS},
+                style=DP_STYLE,
+                param_notes=DP_EPSILON,
+                note=note,
             ),
         ],
     )
+
+
+#: The AdaSSP row of a CSV audit without --bounds-x/--bounds-y.
+DATA_BOUNDS_NOTE = "not DP: bounds from the data"
+
+
+def _scale_to_unit(X, low, high):
+    return (np.clip(np.asarray(X, dtype=float), low, high) - low) / (high - low)

@@ -82,9 +82,6 @@ def inversion_error(X_true, X_reconstructed):
         error = float(np.mean((X_true - X_reconstructed) ** 2))
     return check_finite_output(
         error,
-        source="inversion_error (the squared difference of X_true and "
-        "X_reconstructed)",
+        source="inversion_error (the squared difference of X_true and X_reconstructed)",
         remedy="rescale X_true and X_reconstructed, which are too large to square",
     )
-
-

@@ -150,12 +150,10 @@ def conditional_mutual_information(y_true, y_prob, *, labels=None):
     # log q^y = log(class sum) - log(n_y): every class sum includes p_i, so it
     # is > 0 wherever p_i > 0, even where the mean itself would underflow.
     positive = y_prob > 0
-    log_q = np.log(np.where(positive, sums[codes], 1.0)) - np.log(counts[codes])[
-        :, None
-    ]
-    kl = (xlogy(y_prob, y_prob) - np.where(positive, y_prob * log_q, 0.0)).sum(
-        axis=1
+    log_q = (
+        np.log(np.where(positive, sums[codes], 1.0)) - np.log(counts[codes])[:, None]
     )
+    kl = (xlogy(y_prob, y_prob) - np.where(positive, y_prob * log_q, 0.0)).sum(axis=1)
     # sum_y P(y) * mean_{i in y} KL_i  ==  mean_i KL_i
     cmi = check_finite_output(
         float(kl.mean()), source="conditional_mutual_information of y_prob"

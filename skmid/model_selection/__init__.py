@@ -5,6 +5,7 @@ from ._search import (
     best_under_budget,
     pareto_front,
     privacy_utility_search,
+    run_searches,
 )
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "best_under_budget",
     "pareto_front",
     "privacy_utility_search",
+    "run_searches",
 ]

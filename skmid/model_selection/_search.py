@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.base import clone, is_classifier
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
     KFold,
@@ -25,6 +25,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_method_params,
     check_consistent_length,
+    check_is_fitted,
 )
 from threadpoolctl import ThreadpoolController
 
@@ -48,6 +49,7 @@ def privacy_utility_search(
     *,
     utility,
     attacks,
+    extra_scoring=None,
     cv=5,
     n_repeats=1,
     n_jobs=None,
@@ -55,12 +57,8 @@ def privacy_utility_search(
 ):
     """Utility and attack success of every setting of a parameter grid.
 
-    Scores like :class:`~sklearn.model_selection.GridSearchCV` with
-    multi-metric scoring: the utility scorer plus one scorer per attack (from
-    :func:`skmid.attacks.make_attack_scorer`), each evaluated on the held-out
-    rows and on the training rows of every fold, with the same statistics. The
-    MID paper averages many random splits per setting; ``n_repeats`` repeats
-    the ``cv``-fold split with different shuffles.
+    A shorthand for :class:`PrivacyUtilitySearch` with the same parameters;
+    call ``fit(X, y)`` on what it returns.
 
     Parameters
     ----------
@@ -73,13 +71,94 @@ def privacy_utility_search(
         A scikit-learn scorer name or ``scorer(estimator, X, y)``; higher is
         better (use ``"neg_mean_squared_error"``, not the MSE).
     attacks : dict of str to AttackScorer
-        Attack scorers by name; ``higher_is_more_leakage`` tells each one's
-        orientation (the inversion error is lower for more leakage). A
-        membership attack's scorer needs the members: the search then wraps
-        ``estimator`` so that each candidate remembers its training rows, and
-        scores the attack with the fold's training rows as members and its
-        held-out rows as non-members (the larger group subsampled to the size
-        of the smaller); its training-row score is NaN.
+        Attack scorers by name, from :func:`skmid.attacks.make_attack_scorer`.
+    extra_scoring : dict of str to scorer, default=None
+        Further columns (e.g. a distortion), with the same statistics.
+    cv : int or cross-validation splitter, default=5
+        Folds; an int gives shuffled (stratified, for classifiers) K-fold.
+    n_repeats : int, default=1
+        Repetitions of an int ``cv`` with different shuffles.
+    n_jobs : int, default=None
+        Parallel fits (joblib).
+    random_state : int, RandomState instance or None, default=None
+        Shuffling of the folds.
+
+    Returns
+    -------
+    search : PrivacyUtilitySearch
+        Unfitted.
+
+    Examples
+    --------
+    >>> from skmid.attacks import MAPAttributeInference, make_attack_scorer
+    >>> from skmid.datasets import make_sensitive_regression
+    >>> from skmid.linear_model import MIDLinearRegression
+    >>> from skmid.model_selection import privacy_utility_search
+    >>> data = make_sensitive_regression(n_samples=400, random_state=0)
+    >>> attack = MAPAttributeInference(data.sensitive_features).fit(
+    ...     data.data, data.target)
+    >>> search = privacy_utility_search(
+    ...     MIDLinearRegression(), {"lam": [0.0, 1000.0]},
+    ...     utility="neg_mean_squared_error",
+    ...     attacks={"map": make_attack_scorer(attack, "advantage")},
+    ...     cv=3, random_state=0,
+    ... ).fit(data.data, data.target)
+    >>> search.best_under_budget(0.05)
+    {'lam': 1000.0}
+    """
+    return PrivacyUtilitySearch(
+        estimator,
+        param_grid,
+        utility=utility,
+        attacks=attacks,
+        extra_scoring=extra_scoring,
+        cv=cv,
+        n_repeats=n_repeats,
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
+
+
+class PrivacyUtilitySearch(BaseEstimator):
+    """Utility and attack success of every setting of a parameter grid.
+
+    Scores like :class:`~sklearn.model_selection.GridSearchCV` with
+    multi-metric scoring: the utility scorer plus one scorer per attack (from
+    :func:`skmid.attacks.make_attack_scorer`), each evaluated on the held-out
+    rows and on the training rows of every fold, with the same statistics and
+    the same keys (``mean_test_<name>``, ``std_train_<name>``, ...). The MID
+    paper averages many random splits per setting; ``n_repeats`` repeats the
+    ``cv``-fold split with different shuffles.
+
+    Each attack scorer carries its orientation (``higher_is_more_leakage``):
+    the Pareto front and :meth:`best_under_budget` read it from the scorer,
+    so an attack whose metric is lower for more leakage (an inversion error)
+    is never ranked the wrong way.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The model (or pipeline, or :class:`~skmid.postprocessing.DefendedClassifier`)
+        whose defense parameters ``param_grid`` varies.
+    param_grid : dict or list of dicts
+        As for GridSearchCV, e.g. ``{"lam": [0, 10, 100]}``.
+    utility : str or callable
+        A scikit-learn scorer name or ``scorer(estimator, X, y)``; higher is
+        better (use ``"neg_mean_squared_error"``, not the MSE). Its statistics
+        are stored under the name ``"utility"``.
+    attacks : dict of str to AttackScorer
+        Attack scorers by name. A membership attack's scorer needs the
+        members: the search then wraps ``estimator`` in a
+        :class:`~skmid.attacks.TrainingRowsRecorder` so that each candidate
+        remembers its training rows, and scores the attack with the fold's
+        training rows as members and its held-out rows as non-members (the
+        larger group subsampled to the size of the smaller); its
+        training-row score is NaN (undefined by design).
+    extra_scoring : dict of str to str or callable, default=None
+        Further scorers ``scorer(estimator, X, y)`` by name, stored with the
+        same statistics (e.g. the distortion an output defense adds); they
+        are neither utility nor leakage, so they take no part in the Pareto
+        front or the budget.
     cv : int or cross-validation splitter, default=5
         Folds; an int gives shuffled (stratified, for classifiers) K-fold.
     n_repeats : int, default=1
@@ -91,74 +170,80 @@ def privacy_utility_search(
     random_state : int, RandomState instance or None, default=None
         Shuffling of the folds.
 
-    Returns
-    -------
-    search : PrivacyUtilitySearch
-        Call ``search.fit(X, y)``; it then holds, per setting, the mean and
-        standard deviation of the utility and of every attack's success, the
-        Pareto front, and ``best_under_budget``.
-
-    Examples
-    --------
-    >>> from skmid.attacks import MAPAttributeInference, make_attack_scorer
-    >>> from skmid.datasets import make_sensitive_regression
-    >>> from skmid.linear_model import MIDLinearRegression
-    >>> from skmid.model_selection import privacy_utility_search
-    >>> data = make_sensitive_regression(n_samples=400, random_state=0)
-    >>> attack = MAPAttributeInference(data.sensitive_features).fit(
-    ...     data.data, data.target)
-    >>> results = privacy_utility_search(
-    ...     MIDLinearRegression(), {"lam": [0.0, 1000.0]},
-    ...     utility="neg_mean_squared_error",
-    ...     attacks={"map": make_attack_scorer(attack, "advantage")},
-    ...     cv=3, random_state=0,
-    ... ).fit(data.data, data.target)
-    >>> bool(results.attack_mean_["map"][1] < results.attack_mean_["map"][0])
-    True
-    >>> results.best_under_budget(max_advantage=0.05)
-    {'lam': 1000.0}
-    """
-    return PrivacyUtilitySearch(
-        estimator,
-        param_grid,
-        utility=utility,
-        attacks=attacks,
-        cv=cv,
-        n_repeats=n_repeats,
-        n_jobs=n_jobs,
-        random_state=random_state,
-    )
-
-
-class PrivacyUtilitySearch:
-    """A privacy-utility search; made by :func:`privacy_utility_search`.
-
-    ``fit(X, y)`` runs it and sets the attributes below.
-
     Attributes
     ----------
+    attacks_ : dict of str to AttackScorer
+        The attack scorers, as checked by ``fit``.
     params_ : list of dict
         The settings, in GridSearchCV's order.
     utility_mean_, utility_std_ : ndarray of shape (n_settings,)
         Utility on the held-out rows, over folds and repeats.
     attack_mean_, attack_std_ : dict of str to ndarray
-        Each attack's success on the held-out rows.
+        Each attack's success on the held-out rows, in the metric's units.
     attack_train_mean_, attack_train_std_ : dict of str to ndarray
         Each attack's success on the training rows.
     pareto_front_ : ndarray of int
         Settings no other setting beats on utility and on every attack at once
-        (held-out means), by increasing utility.
+        (held-out means, each attack oriented by its scorer), by increasing
+        utility.
     cv_results_ : dict
         Every fold's scores and their statistics, with GridSearchCV's keys
         (``split0_test_utility``, ``mean_train_<attack>``, ``params``, ...).
     n_splits_ : int
         Folds times repeats.
+
+    See Also
+    --------
+    run_searches : Several searches run as one list of jobs.
+    best_under_budget : The same choice as a GridSearchCV ``refit`` callable.
+
+    Examples
+    --------
+    >>> from sklearn.base import clone
+    >>> from skmid.attacks import MAPAttributeInference, make_attack_scorer
+    >>> from skmid.datasets import make_sensitive_regression
+    >>> from skmid.linear_model import MIDLinearRegression
+    >>> from skmid.model_selection import PrivacyUtilitySearch
+    >>> data = make_sensitive_regression(n_samples=400, random_state=0)
+    >>> attack = MAPAttributeInference(data.sensitive_features).fit(
+    ...     data.data, data.target)
+    >>> search = PrivacyUtilitySearch(
+    ...     MIDLinearRegression(), {"lam": [0.0, 1000.0]},
+    ...     utility="neg_mean_squared_error",
+    ...     attacks={"map": make_attack_scorer(attack, "advantage")},
+    ...     cv=3, random_state=0,
+    ... )
+    >>> search = clone(search).fit(data.data, data.target)
+    >>> bool(search.attack_mean_["map"][1] < search.attack_mean_["map"][0])
+    True
+    >>> search.best_under_budget(0.05)
+    {'lam': 1000.0}
+    >>> sorted(search.to_records()[0])[:3]
+    ['mean_test_map', 'mean_test_utility', 'mean_train_map']
     """
 
-    def __init__(self, estimator, param_grid, **options):
+    def __init__(
+        self,
+        estimator,
+        param_grid,
+        *,
+        utility,
+        attacks,
+        extra_scoring=None,
+        cv=5,
+        n_repeats=1,
+        n_jobs=None,
+        random_state=None,
+    ):
         self.estimator = estimator
         self.param_grid = param_grid
-        self.options = options
+        self.utility = utility
+        self.attacks = attacks
+        self.extra_scoring = extra_scoring
+        self.cv = cv
+        self.n_repeats = n_repeats
+        self.n_jobs = n_jobs
+        self.random_state = random_state
 
     def fit(self, X, y, **fit_params):
         """Run the search on ``X, y``; returns ``self``.
@@ -168,27 +253,21 @@ class PrivacyUtilitySearch:
         blank. The one exception is a membership attack on the training rows,
         undefined by design (NaN).
         """
-        plan = self._plan(X, y, fit_params)
-        return self._finish(plan, run_jobs(plan.jobs(), self.options["n_jobs"]))
+        run_searches([self], X, y, n_jobs=self.n_jobs, fit_params=fit_params)
+        return self
 
     def _plan(self, X, y, fit_params=None):
-        """Check everything and list the fits: a :class:`_SearchPlan`.
-
-        :func:`skmid.audit.run_audit` plans every setting of an audit first,
-        runs all their jobs as one list, then hands each search its results
-        (``_finish``).
-        """
-        options = self.options
+        """Check everything and list the fits: a :class:`_SearchPlan`."""
         if not hasattr(self.estimator, "fit"):
             raise TypeError(
                 f"estimator must be an estimator (with fit); got {self.estimator!r}."
             )
-        if not isinstance(options["attacks"], Mapping):
+        if not isinstance(self.attacks, Mapping):
             raise TypeError(
                 "attacks must be a dict of name -> attack scorer; got "
-                f"{type(options['attacks']).__name__}."
+                f"{type(self.attacks).__name__}."
             )
-        attacks = dict(options["attacks"])
+        attacks = dict(self.attacks)
         if not attacks:
             raise ValueError("attacks must name at least one attack scorer.")
         for name, scorer in attacks.items():
@@ -201,19 +280,32 @@ class PrivacyUtilitySearch:
                 raise ValueError(f"{UTILITY!r} is reserved for the utility scorer.")
         self.attacks_ = attacks
         try:
-            utility = check_scoring(self.estimator, options["utility"])
+            utility = check_scoring(self.estimator, self.utility)
         except (TypeError, ValueError) as error:
             raise ValueError(f"utility: {error}") from None
-        check_n_jobs(options["n_jobs"])
-        check_seed(options["random_state"])
-        splitter = _splitter(
-            self.estimator, options["cv"], options["n_repeats"], options["random_state"]
-        )
-        if isinstance(options["cv"], numbers.Integral):
-            check_consistent_length(X, y)
-            check_n_splits(
-                options["cv"], X, y, stratified=is_classifier(self.estimator)
+        extras = self.extra_scoring or {}
+        if not isinstance(extras, Mapping):
+            raise TypeError(
+                "extra_scoring must be a dict of name -> scorer; got "
+                f"{type(extras).__name__}."
             )
+        self.extra_scoring_ = {}
+        for name, scorer in extras.items():
+            if name == UTILITY or name in attacks:
+                raise ValueError(
+                    f"extra_scoring[{name!r}]: the name is already the utility's "
+                    "or an attack's."
+                )
+            try:
+                self.extra_scoring_[name] = check_scoring(self.estimator, scorer)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"extra_scoring[{name!r}]: {error}") from None
+        check_n_jobs(self.n_jobs)
+        check_seed(self.random_state)
+        splitter = _splitter(self.estimator, self.cv, self.n_repeats, self.random_state)
+        if isinstance(self.cv, numbers.Integral):
+            check_consistent_length(X, y)
+            check_n_splits(self.cv, X, y, stratified=is_classifier(self.estimator))
         try:
             params = list(ParameterGrid(self.param_grid))
         except (TypeError, ValueError) as error:
@@ -221,10 +313,7 @@ class PrivacyUtilitySearch:
         if not params:
             raise ValueError("param_grid holds no setting.")
         estimator, candidates = self.estimator, params
-        if any(
-            getattr(scorer.attack, "needs_training_rows", False)
-            for scorer in attacks.values()
-        ):
+        if any(_needs_training_rows(scorer) for scorer in attacks.values()):
             # Membership scorers need each candidate's training rows (the
             # members); the recorder keeps them next to the fitted model.
             estimator = TrainingRowsRecorder(self.estimator)
@@ -241,7 +330,7 @@ class PrivacyUtilitySearch:
             estimator=estimator,
             params=params,
             candidates=candidates,
-            scoring=_Scoring({UTILITY: utility, **attacks}),
+            scoring=_Scoring({UTILITY: utility, **attacks, **self.extra_scoring_}),
             splits=splits,
             X=X,
             y=y,
@@ -263,7 +352,10 @@ class PrivacyUtilitySearch:
         self._check_finite_scores()
         self.pareto_front_ = pareto_front(
             self.utility_mean_,
-            [self._leakage(a) for a in attacks],
+            [
+                _orientation(scorer) * self.attack_mean_[name]
+                for name, scorer in attacks.items()
+            ],
         )
         return self
 
@@ -275,13 +367,24 @@ class PrivacyUtilitySearch:
         and of ``best_under_budget``. Membership scores on the training rows
         are undefined by design (the members are those rows) and skipped.
         """
+        results = self.cv_results_
         columns = [("the utility", "held-out", self.utility_mean_, self.utility_std_)]
+        for name in self.extra_scoring_:
+            for rows, key in (("held-out", "test"), ("training", "train")):
+                columns.append(
+                    (
+                        f"the scorer {name!r}",
+                        rows,
+                        results[f"mean_{key}_{name}"],
+                        results[f"std_{key}_{name}"],
+                    )
+                )
         for name, scorer in self.attacks_.items():
             attack = f"the attack {name!r}"
             columns.append(
                 (attack, "held-out", self.attack_mean_[name], self.attack_std_[name])
             )
-            if not getattr(scorer.attack, "needs_training_rows", False):
+            if not _needs_training_rows(scorer):
                 columns.append(
                     (
                         attack,
@@ -307,18 +410,17 @@ class PrivacyUtilitySearch:
                         ),
                     )
 
-    def _leakage(self, attack):
-        sign = 1.0 if self.attacks_[attack].higher_is_more_leakage else -1.0
-        return sign * self.attack_mean_[attack]
-
-    def best_under_budget(self, max_advantage, *, attack=None):
+    def best_under_budget(self, max_leakage, *, attack=None):
         """The most useful setting whose attack success stays within a budget.
 
         Parameters
         ----------
-        max_advantage : float
-            Largest acceptable mean success (held-out rows) of ``attack``,
-            e.g. the MID paper's advantage.
+        max_leakage : float
+            The budget, in the attack metric's own units, on its held-out
+            mean: the largest acceptable value for a metric where higher
+            means more leakage (an advantage, an accuracy), the smallest
+            acceptable value for one where lower means more leakage (an
+            inversion error). The scorer says which.
         attack : str, default=None
             Which attack; may be omitted when there is only one.
 
@@ -327,75 +429,129 @@ class PrivacyUtilitySearch:
         params : dict
             The setting; a ValueError if none is within the budget.
         """
-        return self.params_[
-            best_under_budget(max_advantage, attack=self._attack_name(attack))(
-                self.cv_results_
-            )
-        ]
-
-    def _attack_name(self, attack):
-        if attack is None:
-            if len(self.attacks_) != 1:
-                raise ValueError(f"Name the attack: one of {sorted(self.attacks_)}.")
-            return next(iter(self.attacks_))
-        if attack not in self.attacks_:
-            raise ValueError(
-                f"Unknown attack {attack!r}; one of {sorted(self.attacks_)}."
-            )
-        return attack
+        check_is_fitted(self, "cv_results_")
+        scoring = {UTILITY: self.utility, **self.attacks_}
+        index = best_under_budget(max_leakage, scoring, attack=attack)(self.cv_results_)
+        return self.params_[index]
 
     def to_records(self):
-        """One dict per setting: params, utility and attack statistics."""
+        """One dict per setting: ``params``, ``pareto`` and the statistics.
+
+        The statistics have ``cv_results_``'s keys: ``mean_test_utility``,
+        ``std_test_utility``, ``mean_train_utility``, ``std_train_utility``
+        and the same four for each attack.
+        """
+        check_is_fitted(self, "cv_results_")
+        front = set(self.pareto_front_.tolist())
+        names = [UTILITY, *self.attacks_, *self.extra_scoring_]
         records = []
         for i, params in enumerate(self.params_):
-            record = {
-                "params": params,
-                "utility_mean": float(self.utility_mean_[i]),
-                "utility_std": float(self.utility_std_[i]),
-                "pareto": bool(i in set(self.pareto_front_.tolist())),
-            }
-            for attack in self.attacks_:
-                record[f"{attack}_mean"] = float(self.attack_mean_[attack][i])
-                record[f"{attack}_std"] = float(self.attack_std_[attack][i])
-                record[f"{attack}_train_mean"] = float(
-                    self.attack_train_mean_[attack][i]
-                )
-                record[f"{attack}_train_std"] = float(self.attack_train_std_[attack][i])
+            record = {"params": params, "pareto": i in front}
+            for name in names:
+                for key in _statistic_keys(name):
+                    record[key] = float(self.cv_results_[key][i])
             records.append(record)
         return records
 
 
-def best_under_budget(max_advantage, *, attack, utility=UTILITY):
+def _statistic_keys(name):
+    """The four statistics of scorer ``name``, with GridSearchCV's keys."""
+    return tuple(
+        f"{statistic}_{rows}_{name}"
+        for rows in ("test", "train")
+        for statistic in ("mean", "std")
+    )
+
+
+def _orientation(scorer):
+    """+1 where a higher value of ``scorer`` means more leakage, else -1.
+
+    Multiplying an attack's scores by it gives values where higher always
+    means more leakage (what :func:`pareto_front` takes).
+    """
+    if not isinstance(scorer, AttackScorer):
+        raise TypeError(
+            "scorer must be made by skmid.attacks.make_attack_scorer; got "
+            f"{type(scorer).__name__}."
+        )
+    return 1.0 if scorer.higher_is_more_leakage else -1.0
+
+
+def _needs_training_rows(scorer):
+    needs = getattr(scorer, "needs_training_rows", None)
+    if needs is None:
+        needs = getattr(scorer.attack, "needs_training_rows", False)
+    return bool(needs)
+
+
+def best_under_budget(max_leakage, scoring, *, attack=None, utility=UTILITY):
     """A GridSearchCV ``refit`` callable: most useful setting within a budget.
 
     Parameters
     ----------
-    max_advantage : float
-        Largest acceptable mean test score of the ``attack`` scorer.
-    attack : str
-        Name of the attack scorer in GridSearchCV's ``scoring`` dict.
+    max_leakage : float
+        The budget on the attack's mean test score, in the metric's own
+        units: the largest acceptable value where a higher value means more
+        leakage (an advantage, an accuracy), the smallest acceptable value
+        where a lower value does (an inversion error).
+    scoring : dict
+        GridSearchCV's ``scoring`` dict. The attack's orientation is read from
+        its :class:`~skmid.attacks.AttackScorer` there, so it cannot be given
+        wrongly.
+    attack : str, default=None
+        Name of the attack scorer in ``scoring``; may be omitted when
+        ``scoring`` holds one attack scorer.
     utility : str, default="utility"
-        Name of the utility scorer in that dict.
+        Name of the utility scorer in ``scoring``.
 
     Returns
     -------
     refit : callable
         ``refit(cv_results) -> index`` of the setting with the highest mean
-        utility among those whose mean attack score is at most
-        ``max_advantage``; a ValueError when there is none.
+        utility among those whose mean attack score is within the budget; a
+        ValueError when there is none.
 
     Examples
     --------
+    >>> from skmid.attacks import InversionModelAttack, make_attack_scorer
     >>> from skmid.model_selection import best_under_budget
-    >>> refit = best_under_budget(0.1, attack="map")
+    >>> scoring = {"utility": "accuracy",
+    ...            "inversion": make_attack_scorer(InversionModelAttack(), "mse")}
+    >>> refit = best_under_budget(0.05, scoring)
     >>> refit({"mean_test_utility": [3.0, 2.0, 1.0],
-    ...        "mean_test_map": [0.4, 0.05, 0.0]})
+    ...        "mean_test_inversion": [0.01, 0.06, 0.08]})
     1
     """
-    _check_budget(max_advantage)
+    if not isinstance(scoring, Mapping):
+        raise TypeError(
+            "scoring must be GridSearchCV's scoring dict (name -> scorer); got "
+            f"{type(scoring).__name__}."
+        )
     for name, value in (("attack", attack), ("utility", utility)):
-        if not isinstance(value, str):
+        if value is not None and not isinstance(value, str):
             raise TypeError(f"{name} must be a scorer's name (a str); got {value!r}.")
+    attacks = {k: s for k, s in scoring.items() if isinstance(s, AttackScorer)}
+    if attack is None:
+        if len(attacks) != 1:
+            raise ValueError(
+                "Name the attack: scoring holds "
+                + (f"the attack scorers {sorted(attacks)}." if attacks else "none.")
+            )
+        attack = next(iter(attacks))
+    elif attack not in attacks:
+        raise ValueError(
+            f"Unknown attack {attack!r}; the attack scorers of scoring are "
+            f"{sorted(attacks)}."
+        )
+    if utility not in scoring:
+        raise ValueError(
+            f"utility {utility!r} is not a scorer of scoring; it holds "
+            f"{sorted(scoring)}."
+        )
+    scorer = attacks[attack]
+    _check_budget(max_leakage, scorer)
+    higher_leaks = scorer.higher_is_more_leakage
+    bound = "at most" if higher_leaks else "at least"
 
     def refit(cv_results):
         utilities, attack_scores = (
@@ -409,26 +565,39 @@ def best_under_budget(max_advantage, *, attack, utility=UTILITY):
             )
         if not len(utilities):
             raise ValueError("cv_results holds no setting.")
-        allowed = np.flatnonzero(attack_scores <= max_advantage)
+        if higher_leaks:
+            allowed = np.flatnonzero(attack_scores <= max_leakage)
+        else:
+            allowed = np.flatnonzero(attack_scores >= max_leakage)
         if allowed.size == 0:
+            closest = attack_scores.min() if higher_leaks else attack_scores.max()
             raise ValueError(
-                f"No setting keeps {attack} within {max_advantage}; the lowest "
-                f"is {attack_scores.min():.4g}."
+                f"No setting keeps {attack} within the budget ({bound} "
+                f"{max_leakage}); the {'lowest' if higher_leaks else 'highest'} "
+                f"is {closest:.4g}."
             )
         return int(allowed[np.argmax(utilities[allowed])])
 
     return refit
 
 
-def _check_budget(max_advantage):
-    if isinstance(max_advantage, (bool, np.bool_)) or not isinstance(
-        max_advantage, numbers.Real
+def _check_budget(max_leakage, scorer=None):
+    """A leakage budget as a float: finite, within the scorer's metric range."""
+    if isinstance(max_leakage, (bool, np.bool_)) or not isinstance(
+        max_leakage, numbers.Real
     ):
-        raise ValueError(f"max_advantage must be a number; got {max_advantage!r}.")
-    if not (math.isfinite(max_advantage) and max_advantage >= 0):
-        raise ValueError(
-            f"max_advantage must be a finite number >= 0; got {max_advantage!r}."
-        )
+        raise ValueError(f"max_leakage must be a number; got {max_leakage!r}.")
+    if not math.isfinite(max_leakage):
+        raise ValueError(f"max_leakage must be a finite number; got {max_leakage!r}.")
+    metric_range = getattr(scorer, "metric_range", None)
+    if metric_range is not None:
+        low, high = metric_range
+        if not low <= max_leakage <= high:
+            raise ValueError(
+                f"max_leakage must be within the range of the metric "
+                f"{scorer.metric!r}, [{low}, {high}]; got {max_leakage!r}."
+            )
+    return float(max_leakage)
 
 
 def _finite_column(cv_results, key):
@@ -458,12 +627,20 @@ def _finite_column(cv_results, key):
 def pareto_front(utility, leakages):
     """Indices of settings not dominated in (higher utility, lower leakages).
 
+    A setting is dominated when another one, measured on every attack it was
+    measured on, has at least its utility and at most its leakage on each of
+    those, and is better on one. A leakage of None means "not measured" (an
+    attack that does not apply to that setting's defense): the setting then
+    competes on the attacks that were measured, never drops out, and it
+    cannot dominate a setting on an attack it was not measured on.
+
     Parameters
     ----------
     utility : array-like of shape (n_settings,)
         Higher is better.
     leakages : list of array-like of shape (n_settings,)
-        Attack successes oriented so that higher means more leakage.
+        Attack successes oriented so that higher means more leakage; None
+        where an attack was not measured. NaN and infinity are errors.
 
     Returns
     -------
@@ -474,6 +651,8 @@ def pareto_front(utility, leakages):
     --------
     >>> from skmid.model_selection import pareto_front
     >>> pareto_front([1.0, 2.0, 3.0, 2.5], [[0.1, 0.5, 0.9, 0.95]])
+    array([0, 1, 2])
+    >>> pareto_front([1.0, 2.0, 3.0], [[0.1, 0.5, None], [0.1, 0.2, 0.3]])
     array([0, 1, 2])
     """
     utility = _finite_vector(utility, "utility")
@@ -486,7 +665,7 @@ def pareto_front(utility, leakages):
         )
     columns = [-utility]
     for j, leakage in enumerate(leakages):
-        leakage = _finite_vector(leakage, f"leakages[{j}]")
+        leakage = _finite_vector(leakage, f"leakages[{j}]", missing=True)
         if len(leakage) != len(utility):
             raise ValueError(
                 f"leakages[{j}] has {len(leakage)} values but utility has "
@@ -494,16 +673,28 @@ def pareto_front(utility, leakages):
             )
         columns.append(leakage)
     costs = np.column_stack(columns)
+    measured = ~np.isnan(costs)
     front = []
     for i in range(len(utility)):
-        dominated = np.all(costs <= costs[i], axis=1) & np.any(costs < costs[i], axis=1)
+        # Dominance needs evidence on everything measured for setting i.
+        covers = np.all(measured | ~measured[i], axis=1)
+        no_worse = np.where(measured[i], costs <= costs[i], True)
+        better = np.where(measured[i], costs < costs[i], False)
+        dominated = covers & np.all(no_worse, axis=1) & np.any(better, axis=1)
         if not dominated.any():
             front.append(i)
     front = np.array(front, dtype=np.intp)
     return front[np.argsort(utility[front], kind="stable")]
 
 
-def _finite_vector(values, name):
+def _finite_vector(values, name, missing=False):
+    """``values`` as finite floats; with ``missing``, None becomes NaN."""
+    if missing and not isinstance(values, np.ndarray) and hasattr(values, "__iter__"):
+        values = list(values)
+        absent = np.array([value is None for value in values], dtype=bool)
+        values = [math.nan if value is None else value for value in values]
+    else:
+        absent = None
     try:
         values = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -512,11 +703,14 @@ def _finite_vector(values, name):
         raise ValueError(
             f"{name} must be 1-D, one value per setting; got shape {values.shape}."
         )
-    bad = np.flatnonzero(~np.isfinite(values))
+    bad = ~np.isfinite(values)
+    if absent is not None and absent.shape == bad.shape:
+        bad &= ~absent
+    bad = np.flatnonzero(bad)
     if bad.size:
         raise ValueError(
             f"{name} is {values[bad[0]]} for setting {bad[0]}; the Pareto front "
-            "needs finite values."
+            "needs finite values (None where an attack was not measured)."
         )
     return values
 
@@ -566,7 +760,116 @@ class _SearchPlan:
         ]
 
 
-def run_jobs(jobs, n_jobs):
+def run_searches(
+    searches, X, y, *, n_jobs=None, names=None, progress=False, fit_params=None
+):
+    """Run several searches on ``X, y`` as one list of (setting, fold) jobs.
+
+    Every search is checked and planned first (nothing runs if one is
+    invalid), then all their fits run in one joblib call, each on one thread,
+    so the results do not depend on ``n_jobs`` or the backend (use
+    :func:`joblib.parallel_config` for Dask); each search is then finished
+    with its own results. Fitting each search in turn gives the same numbers,
+    with a barrier after every search.
+
+    Parameters
+    ----------
+    searches : list of PrivacyUtilitySearch
+        Unfitted or fitted; their own ``n_jobs`` is ignored here.
+    X, y : array-like
+        The data every search is run on.
+    n_jobs : int, default=None
+        Parallel fits over the whole list.
+    names : list of str, default=None
+        A name per search; an error raised by a search's fits or checks
+        starts with it, and the progress bar shows it.
+    progress : bool or str, default=False
+        Show a progress bar (tqdm) over the fits; a str is its description.
+    fit_params : dict, default=None
+        Passed to every fit, split with the rows as GridSearchCV does.
+
+    Returns
+    -------
+    searches : list of PrivacyUtilitySearch
+        The same objects, fitted.
+
+    Examples
+    --------
+    >>> from skmid.attacks import MAPAttributeInference, make_attack_scorer
+    >>> from skmid.datasets import make_sensitive_regression
+    >>> from skmid.linear_model import MIDLinearRegression
+    >>> from skmid.model_selection import PrivacyUtilitySearch, run_searches
+    >>> data = make_sensitive_regression(n_samples=300, random_state=0)
+    >>> attack = MAPAttributeInference(data.sensitive_features).fit(
+    ...     data.data, data.target)
+    >>> searches = [
+    ...     PrivacyUtilitySearch(
+    ...         MIDLinearRegression(), {"lam": lams},
+    ...         utility="neg_mean_squared_error",
+    ...         attacks={"map": make_attack_scorer(attack, "advantage")},
+    ...         cv=3, random_state=0)
+    ...     for lams in ([0.0], [10.0, 1000.0])
+    ... ]
+    >>> [len(search.params_) for search in run_searches(searches, data.data,
+    ...                                                  data.target)]
+    [1, 2]
+    """
+    from tqdm.auto import tqdm
+
+    searches = list(searches)
+    for search in searches:
+        if not isinstance(search, PrivacyUtilitySearch):
+            raise TypeError(
+                "searches must be PrivacyUtilitySearch objects; got "
+                f"{type(search).__name__}."
+            )
+    check_n_jobs(n_jobs)
+    if names is None:
+        names = [None] * len(searches)
+    names = list(names)
+    if len(names) != len(searches):
+        raise ValueError(
+            f"names has {len(names)} entries for {len(searches)} searches."
+        )
+    plans, jobs, owners = [], [], []
+    for index, (search, name) in enumerate(zip(searches, names, strict=True)):
+        with _naming(name):
+            plan = search._plan(X, y, fit_params)
+        search_jobs = plan.jobs(where=name)
+        plans.append(plan)
+        jobs += search_jobs
+        owners += [index] * len(search_jobs)
+    results = [[] for _ in searches]
+    bar = tqdm(
+        total=len(jobs),
+        disable=not progress,
+        desc=progress if isinstance(progress, str) else None,
+        unit="fit",
+    )
+    with bar:
+        for result, owner in zip(_run_jobs(jobs, n_jobs), owners, strict=True):
+            results[owner].append(result)
+            if names[owner] is not None:
+                bar.set_postfix_str(names[owner], False)
+            bar.update()
+    for search, plan, result, name in zip(searches, plans, results, names, strict=True):
+        with _naming(name):
+            search._finish(plan, result)
+    return searches
+
+
+@contextlib.contextmanager
+def _naming(name):
+    """Say which search failed, not only what failed."""
+    try:
+        yield
+    except ValueError as error:
+        if name is None:
+            raise
+        raise ValueError(f"{name}: {error}") from error
+
+
+def _run_jobs(jobs, n_jobs):
     """Fit and score each job of ``jobs``; the results, lazily, in job order.
 
     One joblib call over the whole list: no barrier between settings, and

@@ -129,9 +129,7 @@ def check_finite_output(values, *, source, remedy=None):
         finite = bool(array.detach().isfinite().all())
     else:
         array = np.asarray(array)
-        finite = (
-            not np.issubdtype(array.dtype, np.inexact) or np.isfinite(array).all()
-        )
+        finite = not np.issubdtype(array.dtype, np.inexact) or np.isfinite(array).all()
     if not finite:
         message = f"{source} produced NaN or infinite values"
         raise ValueError(f"{message}; {remedy}." if remedy else f"{message}.")

@@ -9,10 +9,11 @@ from audit_files import write_classification_csv, write_regression_csv
 from skmid._cli import main
 from skmid.attacks import AttackScorer
 from skmid.audit import (
-    compare_output_defenses,
+    AttackSpec,
     comparison_defenses,
     csv_audit,
     format_summary,
+    image_audit,
     plot_tradeoff,
     run_audit,
     steak_audit,
@@ -44,9 +45,11 @@ def test_warfarin_audit_rows_and_trends(warfarin_result):
         ("AdaSSP", "epsilon=1000"),
     ]
     ols, strong = rows["OLS", "-"], rows["MID", "lam=1000"]
-    assert 100 < ols["utility_mean"] < strong["utility_mean"]  # MSE, reported > 0
-    assert ols["map_accuracy_test_mean"] > strong["map_accuracy_test_mean"] + 0.1
-    assert strong["map_advantage_test_mean"] == pytest.approx(0.0, abs=0.01)
+    # The utility scorer's value (negated MSE); the report shows the MSE.
+    assert ols["mean_test_utility"] > strong["mean_test_utility"]
+    assert 100 < warfarin_result.utility(ols) < warfarin_result.utility(strong)
+    assert ols["mean_test_map_accuracy"] > strong["mean_test_map_accuracy"] + 0.1
+    assert strong["mean_test_map_advantage"] == pytest.approx(0.0, abs=0.01)
     best = warfarin_result.best_under_budget(0.02)
     assert (best["defense"], best["setting"]) == ("MID", "lam=1000")
     assert any(r["pareto"] for r in warfarin_result.rows)
@@ -65,15 +68,23 @@ def test_report_files_and_plot_series(warfarin_result, tmp_path):
     with open(paths["results.csv"]) as handle:
         table = list(csv.DictReader(handle))
     assert len(table) == 5 and json.loads(table[2]["params"]) == {"lam": 1000.0}
-    assert {"map_accuracy_test_mean", "map_advantage_train_std", "pareto"} <= set(
+    assert {"mean_test_map_accuracy", "std_train_map_advantage", "pareto"} <= set(
         table[0]
     )
+    assert "mean_test_utility" in table[0] and "utility_mean" not in table[0]
     settings = json.loads(paths["settings.json"].read_text())
     assert settings["random_state"] == 0 and settings["cv"] == 3
+    assert settings["max_leakage"] == 0.02
+    assert settings["attacks"]["map_accuracy"]["rows"] == "held-out rows"
     assert settings["versions"]["scikit-learn"] and settings["command"]
     assert [d["name"] for d in settings["defenses"]] == ["OLS", "MID", "AdaSSP"]
     markdown = paths["report.md"].read_text()
-    assert "![MAP accuracy on VKORC1](tradeoff_map_accuracy.png)" in markdown
+    assert (
+        "![MAP accuracy on VKORC1 (held-out rows)](tradeoff_map_accuracy.png)"
+        in markdown
+    )
+    assert "| MAP advantage on VKORC1 (held-out rows) |" in markdown
+    assert "epsilon is the differential-privacy budget" in markdown
     assert markdown.count("\n| MID |") == 2
     page = paths["report.html"].read_text()
     assert page.count("data:image/png;base64,") == 1 and page.count("<tr>") == 6
@@ -122,26 +133,48 @@ def test_steak_audit_reduced(shared_data_home, tmp_path):
         defense.param_grid = grids.get(defense.name, defense.param_grid)
     result = run_audit(spec, cv=3, repeats=1)
     rows = {r["defense"]: r for r in result.rows}
-    id3 = rows["ID3"]
+    id3, cmi = rows["ID3"], rows["CMI"]
     # Trees memorise: the attacks work on training rows, not on held-out rows.
-    assert id3["counts_f1_train_mean"] > id3["counts_f1_test_mean"] + 0.2
-    assert rows["MID"]["counts_f1_train_mean"] < id3["counts_f1_train_mean"] - 0.3
-    assert rows["CMI"]["counts_f1_train_mean"] is None  # not run on CMI
-    assert np.isfinite(rows["CMI"]["naive_f1_train_mean"])
+    assert id3["mean_train_counts_f1"] > id3["mean_test_counts_f1"] + 0.2
+    assert rows["MID"]["mean_train_counts_f1"] < id3["mean_train_counts_f1"] - 0.3
+    assert cmi["mean_train_counts_f1"] is None  # not run on CMI
+    assert np.isfinite(cmi["mean_train_naive_f1"])
+    # Regression test: CMI has the highest F1 and no counts attack; it used to
+    # drop out of the Pareto front. It competes on the attacks measured.
+    assert cmi["mean_test_utility"] == max(r["mean_test_utility"] for r in result.rows)
+    assert cmi["pareto"]
     paths = write_report(result, tmp_path)
     figure = plot_tradeoff(result, "counts_f1")
     labels = figure.axes[0].get_legend_handles_labels()[1]
     assert labels == ["ID3", "MID", "Priority", "DP-ID3"]  # CMI has no counts attack
+    assert "not applicable: CMI" in figure.axes[0].texts[0].get_text()
+    assert figure.axes[0].get_ylabel() == "MAP-with-counts F1 (training rows)"
     labels = plot_tradeoff(result, "naive_f1").axes[0].get_legend_handles_labels()[1]
     assert labels == ["ID3", "MID", "Priority", "DP-ID3", "CMI"]
-    assert "training rows" in paths["report.md"].read_text()
+    markdown = paths["report.md"].read_text()
+    cmi_line = next(line for line in markdown.splitlines() if line.startswith("| CMI"))
+    assert cmi_line.count("not applicable") == 3 and "n/a" not in markdown
+    assert "| naive MAP F1 (training rows) |" in markdown
+    assert "epsilon is the L1 bound" in markdown
+    # Regression test: the summary said "attacks on held-out rows" while it
+    # printed training-row numbers.
+    summary = format_summary(result, max_leakage=0.02)
+    assert "held-out rows; attacks" not in summary
+    assert "naive_f1 (training rows)" in summary
+    assert "counts_f1: MAP-with-counts F1 (training rows)" in summary
+    assert "CMI: not applicable, not a candidate" in summary
+    with open(paths["results.csv"]) as handle:
+        lines = {line["defense"]: line for line in csv.DictReader(handle)}
+    assert lines["CMI"]["mean_train_counts_f1"] == "not applicable"
+    assert float(lines["CMI"]["mean_train_naive_f1"]) == cmi["mean_train_naive_f1"]
 
 
 def test_csv_classification_and_regression(tmp_path):
     classification = tmp_path / "survey.csv"
     write_classification_csv(classification)
     spec = csv_audit(classification, target="label", sensitive="secret")
-    assert spec.task == "classification" and spec.attack_rows == "train"
+    assert spec.task == "classification"
+    assert {attack.rows for attack in spec.attacks.values()} == {"train"}
     assert "4 features: 3 categorical, 1 numeric" in spec.description
     spec.select(["ID3", "DP-ID3"])
     spec.defenses[1].param_grid = {"dpid3classifier__epsilon": [10.0]}
@@ -159,7 +192,7 @@ def test_csv_classification_and_regression(tmp_path):
         ]
     }
     rows = run_audit(spec, cv=3, repeats=1).rows
-    assert rows[0]["map_accuracy_test_mean"] > rows[1]["map_accuracy_test_mean"]
+    assert rows[0]["mean_test_map_accuracy"] > rows[1]["mean_test_map_accuracy"]
 
 
 @pytest.fixture
@@ -179,21 +212,23 @@ def test_an_attack_not_run_is_na_not_a_number(small_csv_regression, tmp_path):
     spec.defenses[0].attacks = ("map_accuracy",)
     result = run_audit(spec, cv=3, repeats=1)
     ols, mid = result.rows
-    assert ols["map_advantage_test_mean"] is None
-    assert ols["map_advantage_train_std"] is None
-    assert np.isfinite(ols["map_accuracy_test_mean"])
-    assert np.isfinite(mid["map_advantage_test_mean"])
-    assert not ols["pareto"] and mid["pareto"]
+    assert ols["mean_test_map_advantage"] is None
+    assert ols["std_train_map_advantage"] is None
+    assert np.isfinite(ols["mean_test_map_accuracy"])
+    assert np.isfinite(mid["mean_test_map_advantage"])
+    # OLS is not dropped from the front; MID, less useful, is not beaten on
+    # the advantage that OLS was not measured on.
+    assert ols["pareto"] and mid["pareto"]
     assert result.best_under_budget(1.0)["defense"] == "MID"
     header, *table = summary_rows(result)
-    column = header.index(spec.attack_labels["map_advantage"])
-    assert table[0][column] == "n/a" and table[1][column] != "n/a"
+    column = header.index(spec.attacks["map_advantage"].full_label)
+    assert table[0][column] == "not applicable" and " ± " in table[1][column]
     paths = write_report(result, tmp_path / "report")
     with open(paths["results.csv"]) as handle:
         ols_line, mid_line = csv.DictReader(handle)
-    assert ols_line["map_advantage_test_mean"] == ""
-    assert float(mid_line["map_advantage_test_mean"]) == pytest.approx(
-        mid["map_advantage_test_mean"]
+    assert ols_line["mean_test_map_advantage"] == "not applicable"
+    assert float(mid_line["mean_test_map_advantage"]) == pytest.approx(
+        mid["mean_test_map_advantage"]
     )
 
 
@@ -208,8 +243,8 @@ class NaNForMID(AttackScorer):
 
 def test_a_non_finite_attack_score_is_an_error_naming_the_cell(small_csv_regression):
     spec = small_csv_regression
-    scorer = spec.attacks["map_advantage"]
-    spec.attacks["map_advantage"] = NaNForMID(scorer.attack, scorer.metric)
+    scorer = spec.attacks["map_advantage"].scorer
+    spec.attacks["map_advantage"].scorer = NaNForMID(scorer.attack, scorer.metric)
     with pytest.raises(
         ValueError,
         match=r"defense MID \(lam=[^)]+\): the attack 'map_advantage' on the "
@@ -244,11 +279,11 @@ def test_run_audit_rejects_bad_arguments(
 def test_reporting_functions_reject_bad_arguments(small_csv_regression, tmp_path):
     small_csv_regression.select(["OLS"])
     result = run_audit(small_csv_regression, cv=2, repeats=1)
-    for budget in (math.nan, math.inf, -0.1, "low"):
-        with pytest.raises(ValueError, match="max_advantage must be a"):
-            format_summary(result, max_advantage=budget)
-        with pytest.raises(ValueError, match="max_advantage must be a"):
-            write_report(result, tmp_path / "report", max_advantage=budget)
+    for budget in (math.nan, math.inf, "low"):
+        with pytest.raises(ValueError, match="max_leakage must be a"):
+            format_summary(result, max_leakage=budget)
+        with pytest.raises(ValueError, match="max_leakage must be a"):
+            write_report(result, tmp_path / "report", max_leakage=budget)
     assert not (tmp_path / "report").exists()
     with pytest.raises(ValueError, match="attack 'nope' is not one of"):
         plot_tradeoff(result, "nope")
@@ -271,9 +306,9 @@ def test_reporting_functions_reject_bad_arguments(small_csv_regression, tmp_path
         ({"n_victims": -1}, "n_victims must be an integer >= 1"),
     ],
 )
-def test_comparison_rejects_bad_arguments_before_any_work(arguments, message):
+def test_image_audit_rejects_bad_arguments_before_any_work(arguments, message):
     with pytest.raises(ValueError, match=message):
-        compare_output_defenses(**arguments)
+        image_audit(**arguments)
 
 
 @pytest.mark.parametrize(
@@ -357,3 +392,128 @@ def test_dask_backend_matches_the_local_run():
     spec.defenses = spec.defenses[:1]
     started = run_audit(spec, cv=3, repeats=1, backend="dask", n_jobs=2)
     assert started.rows == local.rows[:1]
+
+
+def test_csv_adassp_without_bounds_is_labelled_not_dp_everywhere(tmp_path):
+    # Regression test: AdaSSP took its bounds from the data and its row did
+    # not say that it is then not differentially private.
+    path = tmp_path / "dose.csv"
+    write_regression_csv(path)
+    spec = csv_audit(path, target="dose", sensitive="genotype").select(["AdaSSP"])
+    spec.defenses[0].param_grid = {"adassplinearregression__epsilon": [1000.0]}
+    (adassp,) = spec.defenses
+    assert adassp.note == "not DP: bounds from the data"
+    result = run_audit(spec, cv=2, repeats=1)
+    assert result.rows[0]["note"] == "not DP: bounds from the data"
+    label = "AdaSSP [not DP: bounds from the data]"
+    assert label in format_summary(result, max_leakage=0.02)
+    paths = write_report(result, tmp_path / "report")
+    assert f"| {label} |" in paths["report.md"].read_text()
+    assert label in paths["report.html"].read_text()
+    with open(paths["results.csv"]) as handle:
+        (line,) = csv.DictReader(handle)
+    assert line["note"] == "not DP: bounds from the data"
+    settings = json.loads(paths["settings.json"].read_text())
+    assert settings["defenses"][0]["note"] == "not DP: bounds from the data"
+
+
+def test_csv_adassp_with_user_bounds_is_dp_and_ignores_the_data_range(tmp_path):
+    path = tmp_path / "dose.csv"
+    write_regression_csv(path)
+    spec = csv_audit(
+        path,
+        target="dose",
+        sensitive="genotype",
+        bounds_x=(-10.0, 10.0),
+        bounds_y=(-50.0, 50.0),
+    ).select(["AdaSSP"])
+    (adassp,) = spec.defenses
+    assert adassp.note is None
+    model = adassp.estimator
+    assert model[-1].bounds_y == (-50.0, 50.0)
+    # Nothing fitted on the data scales the features: the bounds do.
+    X = spec.X.iloc[:3].copy()
+    encoded = model[0].fit(spec.X).transform(X)
+    numeric = X[["x0", "x1"]].to_numpy()
+    np.testing.assert_allclose(encoded[:, -2:], (np.clip(numeric, -10, 10) + 10) / 20)
+    with pytest.raises(ValueError, match="bounds_x and bounds_y go together"):
+        csv_audit(path, target="dose", sensitive="genotype", bounds_x=(0, 1))
+    with pytest.raises(ValueError, match="bounds_y must be finite with low < high"):
+        csv_audit(
+            path, target="dose", sensitive="genotype", bounds_x=(0, 1), bounds_y=(1, 0)
+        )
+    classification = tmp_path / "survey.csv"
+    write_classification_csv(classification)
+    with pytest.raises(ValueError, match="apply to a regression audit"):
+        csv_audit(
+            classification,
+            target="label",
+            sensitive="secret",
+            bounds_x=(0, 1),
+            bounds_y=(0, 1),
+        )
+
+
+def test_plots_leave_the_matplotlib_backend_alone(warfarin_result):
+    matplotlib = pytest.importorskip("matplotlib")
+    before = matplotlib.get_backend()
+    figure = plot_tradeoff(warfarin_result, "map_accuracy")
+    assert matplotlib.get_backend() == before
+    assert figure.axes[0].get_xlabel() == "MSE (mg/week)^2 (held-out rows)"
+    assert figure.axes[0].get_ylabel() == "MAP accuracy on VKORC1 (held-out rows)"
+
+
+def test_the_spec_lists_its_declarations():
+    spec = warfarin_audit()
+    text = "\n".join(spec.describe())
+    assert "AdaSSP (epsilon in [1.0, 10.0" in text
+    assert "epsilon: differential-privacy budget" in text
+    assert "map_advantage: MAP advantage on VKORC1 (held-out rows); higher" in text
+
+
+class ErrorScorer(AttackScorer):
+    """MAP's error rate: lower means more leakage, like an inversion error."""
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        return 1.0 - super().__call__(estimator, X, y, **kwargs)
+
+    @property
+    def higher_is_more_leakage(self):
+        return False
+
+
+def test_audit_budget_and_front_follow_the_scorer_orientation(tmp_path):
+    spec = warfarin_audit().select(["OLS", "MID"])
+    spec.defenses[1].param_grid = {"lam": [1000.0]}
+    scorer = spec.attacks["map_accuracy"].scorer
+    spec.attacks["map_error"] = AttackSpec(
+        ErrorScorer(scorer.attack, "accuracy"), "MAP error on VKORC1"
+    )
+    spec.budget_attack = "map_error"
+    spec.pareto_attacks = ("map_error",)
+    result = run_audit(spec, cv=2, repeats=1)
+    ols, mid = result.rows
+    assert ols["mean_test_map_error"] < mid["mean_test_map_error"]  # OLS leaks
+    budget = (ols["mean_test_map_error"] + mid["mean_test_map_error"]) / 2
+    # The budget is the smallest acceptable error: OLS, the leakier, is out.
+    assert result.best_under_budget(budget)["defense"] == "MID"
+    assert ols["pareto"] and mid["pareto"]
+    summary = format_summary(result, max_leakage=budget)
+    assert f"MAP error on VKORC1 (held-out rows) >= {budget:g}: MID" in summary
+
+
+def test_run_audit_checks_the_declarations(small_csv_regression):
+    spec = small_csv_regression
+    spec.plot_attacks = ("map_auc",)
+    with pytest.raises(ValueError, match=r"plot_attacks names unknown attack\(s\)"):
+        run_audit(spec, cv=2, repeats=1)
+    spec.plot_attacks = ("map_accuracy",)
+    spec.defenses[0].attacks = ("map_accurcy",)
+    with pytest.raises(ValueError, match="the attacks of defense OLS names unknown"):
+        run_audit(spec, cv=2, repeats=1)
+    spec.defenses[0].attacks = None
+    spec.attacks["map_auc"] = spec.attacks["map_accuracy"].scorer
+    with pytest.raises(TypeError, match=r"attacks\['map_auc'\] must be an AttackSpec"):
+        run_audit(spec, cv=2, repeats=1)
+    with pytest.raises(ValueError, match="rows must be one of"):
+        AttackSpec(spec.attacks["map_accuracy"].scorer, "MAP", rows="members")

@@ -59,12 +59,16 @@ CASES = {
     "repeats 0": (["warfarin", "--repeats", "0"], "argument --repeats: must be"),
     "repeats 1e9": (["warfarin", "--repeats", "10" * 5], "argument --repeats"),
     **{
-        f"max-advantage {value}": (
-            ["warfarin", f"--max-advantage={value}"],
-            r"argument --max-advantage: must be a number in \[0, 1\]",
+        f"max-leakage {value}": (
+            ["warfarin", f"--max-leakage={value}"],
+            r"argument --max-leakage: must be a finite number",
         )
-        for value in ("nan", "-0.1", "inf", "-inf", "2", "low")
+        for value in ("nan", "inf", "-inf", "low")
     },
+    "bounds-x nan": (
+        [*CSV, "--bounds-x", "0", "nan", "--bounds-y", "0", "1"],
+        "argument --bounds-x: must be a finite number",
+    ),
     # the data
     "missing csv": (
         ["--csv", "missing.csv", "--target", "a", "--sensitive", "b"],
@@ -105,7 +109,36 @@ CASES = {
     # the command
     "no target": (["--csv", "{csv}", "--target", "label"], "needs --target COL and"),
     "no dataset": ([], "give a dataset"),
-    "target with a dataset": (["warfarin", "--target", "a"], "apply to --csv only"),
+    "target with a dataset": (
+        ["warfarin", "--target", "a"],
+        r"--target does not apply to the warfarin audit \(only to --csv\)",
+    ),
+    # a flag that does not apply to the audit is an error, never ignored
+    **{
+        f"{flag} for {audit}": (
+            [audit, flag, *values],
+            f"{flag} does not apply to the {audit} audit",
+        )
+        for audit, flag, values in [
+            ("warfarin", "--max-epochs", ["3"]),
+            ("steak", "--max-epochs", ["3"]),
+            ("digits", "--folds", ["3"]),
+            ("digits", "--data-home", ["."]),
+            ("warfarin", "--data-home", ["."]),
+            ("warfarin", "--bounds-x", ["0", "1"]),
+            ("digits", "--task", ["regression"]),
+        ]
+    },
+    "max-epochs for csv": (
+        [*CSV, "--max-epochs", "3"],
+        "--max-epochs does not apply to the --csv audit",
+    ),
+    "bounds-x alone": ([*CSV, "--bounds-x", "0", "1"], "go together"),
+    "bounds for a classification csv": (
+        [*CSV, "--bounds-x", "0", "1", "--bounds-y", "0", "1"],
+        "apply to a regression audit",
+    ),
+    "list with csv": (["--list", *CSV], "--list takes a bundled dataset"),
     "unknown defense": (["warfarin", "--defenses", "ridge"], r"\['ridge'\]"),
     "scheduler alone": (["warfarin", "--scheduler", "x:1"], "needs --backend dask"),
     "seed + repeats": (
@@ -146,7 +179,7 @@ def test_the_report_folder_is_checked_before_any_work(tmp_path, monkeypatch, cap
     def no_audit(*args, **kwargs):
         raise AssertionError("the audit ran before --out was checked")
 
-    for name in ("run_audit", "warfarin_audit", "compare_output_defenses"):
+    for name in ("run_audit", "warfarin_audit", "image_audit"):
         monkeypatch.setattr(skmid.audit, name, no_audit)
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -208,3 +241,41 @@ def test_ctrl_c_stops_the_audit_and_keeps_the_previous_report(tmp_path):
     assert "skmid audit: interrupted" in "".join(stderr)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert os.listdir(tmp_path) == ["report"]
+
+
+def test_a_removed_flag_is_refused(capsys):
+    assert main(["audit", "warfarin", "--max-advantage", "0.1"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "unrecognized arguments: --max-advantage" in error
+
+
+def test_one_default_per_flag(tmp_path, monkeypatch):
+    # --repeats used to default to 2 for warfarin and to 3 for digits.
+    calls = {}
+
+    def stop(name):
+        def record(*args, **kwargs):
+            calls[name] = kwargs
+            raise KeyboardInterrupt
+
+        return record
+
+    monkeypatch.setattr(skmid.audit, "run_audit", stop("run_audit"))
+    monkeypatch.setattr(skmid.audit, "image_audit", stop("image_audit"))
+    assert main(["audit", "warfarin", "--out", str(tmp_path / "a")]) == 130
+    assert main(["audit", "digits", "--out", str(tmp_path / "b")]) == 130
+    assert calls["run_audit"]["repeats"] == 2 and calls["run_audit"]["cv"] == 5
+    assert len(calls["image_audit"]["seeds"]) == 2
+    assert calls["image_audit"]["max_epochs"] == 50
+
+
+def test_list_prints_the_declarations(capsys):
+    assert main(["audit", "--list"]) == 0
+    printed = capsys.readouterr().out
+    for audit in ("warfarin", "steak", "digits", "faces"):
+        assert f"\n{audit}: " in f"\n{printed}"
+    assert "AdaSSP (epsilon in" in printed and "--csv:" in printed
+    assert "map_advantage: MAP advantage on VKORC1 (held-out rows)" in printed
+    assert main(["audit", "warfarin", "--list"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("warfarin: ") and "steak" not in printed

@@ -1,6 +1,8 @@
-"""The output-defense comparison (``skmid audit digits|faces``) and its report."""
+"""The papers' comparison of output defenses (``skmid audit digits|faces``).
 
-from pathlib import Path
+An audit specification (:func:`skmid.audit.image_audit`) run by the same
+engine and report writer as every other audit.
+"""
 
 import numpy as np
 import pytest
@@ -9,22 +11,22 @@ pytest.importorskip("torch")
 
 from skmid._cli import main  # noqa: E402
 from skmid.audit import (  # noqa: E402
-    compare_output_defenses,
+    SeedSplits,
     comparison_defenses,
-    write_comparison_report,
+    image_audit,
+    run_audit,
+    write_report,
 )
-from skmid.audit._comparison import COLUMNS, claims, split_per_class  # noqa: E402
+from skmid.audit._images import split_per_class  # noqa: E402
 from skmid.postprocessing import (  # noqa: E402
     RoundingPostProcessor,
     TopLabelPostProcessor,
 )
 
-DATA_HOME = Path(__file__).resolve().parents[3] / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
 def baselines():
-    return compare_output_defenses(
+    spec = image_audit(
         "digits",
         seeds=[0, 1],
         defenses={
@@ -35,6 +37,7 @@ def baselines():
         attack_epochs=50,
         n_victims=4,
     )
+    return run_audit(spec)
 
 
 def test_split_is_disjoint_and_per_class():
@@ -46,55 +49,78 @@ def test_split_is_disjoint_and_per_class():
         np.testing.assert_array_equal(np.bincount(y[part]), [size] * 4)
 
 
-def test_rows_summary_and_known_answers(baselines):
-    assert len(baselines.rows) == 6
-    assert baselines.defenses == ["none", "top-label", "rounding 0"]
-    summary = {entry["defense"]: entry for entry in baselines.summary()}
-    none, top = summary["none"], summary["top-label"]
-    assert none["l1_distortion_mean"] == 0.0 and none["l2_distortion_std"] == 0.0
-    # Both release the one-hot argmax: same accuracy as none, same distortion.
-    for name in ("top-label", "rounding 0"):
-        for column in ("train_accuracy_mean", "test_accuracy_mean"):
-            assert summary[name][column] == none[column]
-    assert summary["rounding 0"]["l1_distortion_mean"] == pytest.approx(
-        top["l1_distortion_mean"]
+def test_seeds_are_the_repeats():
+    y = np.repeat(np.arange(3), 8)
+    splitter = SeedSplits([0, 1, 2])
+    splits = list(splitter.split(np.zeros((24, 1)), y))
+    assert splitter.get_n_splits() == len(splits) == 3
+    for train, test in splits:
+        np.testing.assert_array_equal(np.bincount(y[train]), [6, 6, 6])
+        assert not set(train) & set(test) and len(train) + len(test) == 24
+    assert not np.array_equal(splits[0][0], splits[1][0])
+    again = next(SeedSplits([1]).split(np.zeros((24, 1)), y))
+    np.testing.assert_array_equal(again[0], splits[1][0])
+
+
+def test_rows_and_known_answers(baselines):
+    spec = baselines.spec
+    assert [row["defense"] for row in baselines.rows] == [
+        "none",
+        "top-label",
+        "rounding 0",
+    ]
+    # Aux rows (20% of every class) are the attacker's; the rest are audited.
+    assert len(spec.X) == 1438 and baselines.settings["splits"].startswith(
+        "one per-class split per seed (0, 1)"
     )
-    assert top["inversion_error_mean"] > none["inversion_error_mean"]
-    assert 0 < none["inversion_error_mean"] < baselines.baseline_error
-    rows = [row for row in baselines.rows if row["defense"] == "none"]
-    assert [row["seed"] for row in rows] == [0, 1]
-    values = [row["test_accuracy"] for row in rows]
-    assert none["test_accuracy_std"] == pytest.approx(np.std(values))
+    none, top, rounding = baselines.rows
+    assert none["mean_test_l1_distortion"] == 0.0 == none["std_test_l2_distortion"]
+    # Both release the one-hot argmax of the same target as none: same
+    # accuracy, same distortion, more inversion error.
+    for row in (top, rounding):
+        for key in ("mean_test_utility", "mean_train_utility"):
+            assert row[key] == none[key]
+    assert rounding["mean_test_l1_distortion"] == pytest.approx(
+        top["mean_test_l1_distortion"]
+    )
+    assert top["mean_train_inversion_error"] > none["mean_train_inversion_error"]
+    mean_image_error = np.mean((spec.X - spec.X.mean(axis=0)) ** 2)
+    assert 0 < none["mean_train_inversion_error"] < mean_image_error
+    # Membership attacks: members are the training rows; chance is 0.5.
+    for attack in ("shadow_accuracy", "nsh_accuracy", "label_accuracy"):
+        assert 0.3 < none[f"mean_test_{attack}"] < 0.8
+        assert none[f"mean_train_{attack}"] is None  # undefined by design
+    # The inversion error is lower for more leakage: none, the leakiest and
+    # no more useful, is dominated.
+    assert not none["pareto"] and top["pareto"]
+    assert spec.claims(baselines) == []  # no paper claim is about these
 
 
-def test_table_and_reconstructions(baselines):
-    table = baselines.table()
-    assert table[0] == ["defense", *COLUMNS.values()]
-    assert [row[0] for row in table[1:]] == baselines.defenses
-    assert all(" ± " in cell for row in table[1:] for cell in row[1:])
-    assert baselines.originals.shape == (4, 8, 8)
-    assert set(baselines.reconstructions) == set(baselines.defenses)
-    shapes = {images.shape for images in baselines.reconstructions.values()}
-    assert shapes == {(4, 8, 8)}
-    assert claims(baselines) == []  # no paper claim is about these baselines
-
-
-def test_report_files(baselines, tmp_path):
+def test_report_files_and_reconstructions(baselines, tmp_path):
     pytest.importorskip("matplotlib")
-    paths = write_comparison_report(baselines, tmp_path, command="test")
+    paths = write_report(baselines, tmp_path, command="test")
     assert set(paths) == {
         "results.csv",
-        "summary.csv",
         "settings.json",
+        "tradeoff_inversion_error.png",
+        "tradeoff_shadow_accuracy.png",
         "reconstructions.png",
         "report.md",
         "report.html",
     }
     markdown = paths["report.md"].read_text()
-    assert "| top-label |" in markdown and "reconstructions.png" in markdown
+    assert "| top-label |" in markdown and "](reconstructions.png)" in markdown
+    assert "attacker's inversion error (training rows) >= 0.02" in markdown
+    assert "ML-Leaks membership accuracy (training vs held-out rows)" in markdown
+    assert "Published claims checked on these numbers: none applies" in markdown
     page = paths["report.html"].read_text()
-    assert "data:image/png;base64," in page and 'src="http' not in page
-    assert len(paths["results.csv"].read_text().splitlines()) == 1 + 6
+    assert page.count("data:image/png;base64,") == 3 and 'src="http' not in page
+    assert len(paths["results.csv"].read_text().splitlines()) == 1 + 3
+    from matplotlib.image import imread
+
+    # Originals and 3 defenses (4 rows) of 4 images, a labelled column aside.
+    height, width, _ = imread(paths["reconstructions.png"]).shape
+    assert 0.6 * width < height < width
 
 
 def test_comparison_defenses_are_the_papers_columns():
@@ -122,6 +148,11 @@ def test_comparison_defenses_are_the_papers_columns():
     }
     assert defenses["purifier"].max_epochs == 7
     assert comparison_defenses("faces")["adversarial noise"].step_size == 0.4
+    spec = image_audit("digits", max_epochs=7, attack_epochs=3)
+    assert [d.name for d in spec.defenses] == list(defenses)
+    assert spec.defenses[1].estimator.defense.max_epochs == 7
+    with pytest.raises(ValueError, match="has its own splits .*seed"):
+        run_audit(spec, repeats=3)
 
 
 def test_command_line_writes_the_report(tmp_path, capsys):
@@ -172,20 +203,22 @@ def test_digits_comparison_reproduces_the_inversion_effects():
         name: defenses[name]
         for name in ("none", "purifier I", "adversarial noise", "top-label")
     }
-    comparison = compare_output_defenses("digits", seeds=[0], defenses=defenses)
-    summary = {entry["defense"]: entry for entry in comparison.summary()}
+    result = run_audit(image_audit("digits", seeds=[0], defenses=defenses))
+    rows = {row["defense"]: row for row in result.rows}
     none, purifier, noise = (
-        summary[name] for name in ("none", "purifier I", "adversarial noise")
+        rows[name] for name in ("none", "purifier I", "adversarial noise")
     )
     # Both raise the attacker's error well above none (about +38% and +31% on
     # three seeds, docs/user_guide/postprocessing.rst) ...
     for defended in (purifier, noise):
-        assert defended["inversion_error_mean"] > 1.2 * none["inversion_error_mean"]
-    # ... the noise at no accuracy cost, the purifier at a few points (2 on
-    # average over three seeds; one seed and thread count can lose 4).
-    for column in ("train_accuracy_mean", "test_accuracy_mean"):
-        assert noise[column] == none[column]
-    assert none["test_accuracy_mean"] - purifier["test_accuracy_mean"] <= 0.05
-    assert dict(claims(comparison))[
+        assert (
+            defended["mean_train_inversion_error"]
+            > 1.2 * none["mean_train_inversion_error"]
+        )
+    # ... the noise at no accuracy cost, the purifier at a few points.
+    for key in ("mean_train_utility", "mean_test_utility"):
+        assert noise[key] == none[key]
+    assert none["mean_test_utility"] - purifier["mean_test_utility"] <= 0.05
+    assert dict(result.spec.claims(result))[
         "adversarial noise raises the inversion error with no accuracy lost"
     ]

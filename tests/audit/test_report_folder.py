@@ -5,19 +5,15 @@ import os
 import signal
 import sys
 
-import numpy as np
 import pytest
 from audit_files import write_regression_csv
 
+from skmid.audit import _report as report_module
 from skmid.audit import (
-    DefenseComparison,
     csv_audit,
     run_audit,
-    write_comparison_report,
     write_report,
 )
-from skmid.audit import _report as report_module
-from skmid.audit._comparison import COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +47,10 @@ def test_a_previous_report_is_replaced_whole(result, tmp_path):
     marker["files"].append("tradeoff_old.png")
     (out / ".skmid-report").write_text(json.dumps(marker))
     (out / "results.csv").write_text("stale")
-    write_report(result, out, max_advantage=0.5)
+    write_report(result, out, max_leakage=0.5)
     assert not (out / "tradeoff_old.png").exists()
     assert (out / "results.csv").read_text().startswith("defense,setting")
-    assert json.loads((out / "settings.json").read_text())["max_advantage"] == 0.5
+    assert json.loads((out / "settings.json").read_text())["max_leakage"] == 0.5
     assert os.listdir(tmp_path) == ["report"]
 
 
@@ -135,9 +131,7 @@ def test_a_folder_where_nothing_can_be_made_is_refused(result):
         write_report(result, "/proc/skmid-report")
 
 
-def test_an_interrupted_write_leaves_the_previous_report(
-    result, tmp_path, monkeypatch
-):
+def test_an_interrupted_write_leaves_the_previous_report(result, tmp_path, monkeypatch):
     out = tmp_path / "report"
     write_report(result, out)
     before = snapshot(out)
@@ -147,7 +141,7 @@ def test_an_interrupted_write_leaves_the_previous_report(
 
     monkeypatch.setattr(report_module, "_write_pages", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        write_report(result, out, max_advantage=0.5)
+        write_report(result, out, max_leakage=0.5)
     assert snapshot(out) == before
     assert os.listdir(tmp_path) == ["report"]
 
@@ -165,33 +159,7 @@ def test_ctrl_c_during_the_move_waits_for_a_complete_report(
 
     monkeypatch.setattr(report_module, "_move_into_place", signalled_move)
     with pytest.raises(KeyboardInterrupt):
-        write_report(result, out, max_advantage=0.5)
+        write_report(result, out, max_leakage=0.5)
     # The interrupt arrived mid-move and was honoured after it: the new report.
-    assert json.loads((out / "settings.json").read_text())["max_advantage"] == 0.5
+    assert json.loads((out / "settings.json").read_text())["max_leakage"] == 0.5
     assert os.listdir(tmp_path) == ["report"]
-
-
-def test_the_comparison_report_goes_through_the_same_folder_handling(tmp_path):
-    pytest.importorskip("matplotlib")
-    rows = [
-        {"dataset": "digits", "defense": name, "seed": seed}
-        | {column: 0.5 + seed / 100 for column in COLUMNS}
-        for name in ("none", "top-label")
-        for seed in (0, 1)
-    ]
-    images = np.zeros((2, 8, 8))
-    comparison = DefenseComparison(
-        "digits", "synthetic", rows, images, {"none": images, "top-label": images}, 0.1
-    )
-    out = tmp_path / "report"
-    paths = write_comparison_report(comparison, out)
-    marker = json.loads((out / ".skmid-report").read_text())
-    assert sorted(marker["files"]) == sorted(p.name for p in paths.values())
-    write_comparison_report(comparison, out)  # a rerun replaces it
-    (out / "notes.txt").write_text("mine")
-    with pytest.raises(ValueError, match=r"holds files skmid did not write \(notes"):
-        write_comparison_report(comparison, out)
-    assert (out / "notes.txt").read_text() == "mine"
-    assert os.listdir(tmp_path) == ["report"]
-    with pytest.raises(TypeError, match="comparison must be a DefenseComparison"):
-        write_comparison_report(rows, tmp_path / "other")

@@ -2,6 +2,8 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, RepeatedStratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_info
@@ -10,9 +12,11 @@ from skmid.attacks import AttackScorer, MAPAttributeInference, make_attack_score
 from skmid.datasets import make_sensitive_classification, make_sensitive_regression
 from skmid.linear_model import MIDLinearRegression
 from skmid.model_selection import (
+    PrivacyUtilitySearch,
     best_under_budget,
     pareto_front,
     privacy_utility_search,
+    run_searches,
 )
 
 
@@ -86,7 +90,17 @@ def test_statistics_match_a_plain_grid_search(regression):
     expected = search.params_[allowed[np.argmax(utility[allowed])]]
     assert search.best_under_budget(0.03) == expected
     records = search.to_records()
-    assert records[0]["map_train_mean"] >= 0 and "pareto" in records[0]
+    assert records[0]["mean_train_map"] >= 0 and "pareto" in records[0]
+    assert set(records[0]) == {
+        "params",
+        "pareto",
+        *(
+            f"{s}_{r}_{n}"
+            for s in ("mean", "std")
+            for r in ("test", "train")
+            for n in ("utility", "map")
+        ),
+    }
 
 
 def test_best_under_budget_picks_the_most_useful_allowed_setting(regression):
@@ -101,20 +115,23 @@ def test_best_under_budget_picks_the_most_useful_allowed_setting(regression):
     ).fit(X, y)
     assert search.best_under_budget(1.0) == {"lam": 0.0}
     assert search.best_under_budget(0.02) == {"lam": 1000.0}
-    with pytest.raises(ValueError, match="max_advantage must be a finite number"):
+    with pytest.raises(ValueError, match="No setting keeps map within the budget"):
         search.best_under_budget(-1.0)
+    with pytest.raises(ValueError, match="max_leakage must be a finite number"):
+        search.best_under_budget(math.nan)
 
 
 def test_refit_callable_in_grid_search(regression):
     X, y, attack = regression
+    scoring = {
+        "utility": "neg_mean_squared_error",
+        "map": make_attack_scorer(attack, "advantage"),
+    }
     search = GridSearchCV(
         MIDLinearRegression(),
         {"lam": [0.0, 1000.0]},
-        scoring={
-            "utility": "neg_mean_squared_error",
-            "map": make_attack_scorer(attack, "advantage"),
-        },
-        refit=best_under_budget(0.02, attack="map"),
+        scoring=scoring,
+        refit=best_under_budget(0.02, scoring),
         cv=KFold(3, shuffle=True, random_state=0),
     ).fit(X, y)
     assert search.best_params_ == {"lam": 1000.0}
@@ -182,8 +199,8 @@ def test_bad_arguments(regression):
         run(n_repeats=0)
     with pytest.raises(ValueError, match="Unknown attack"):
         run().best_under_budget(0.1, attack="nope")
-    with pytest.raises(ValueError, match="max_advantage must be a number"):
-        best_under_budget("low", attack="map")
+    with pytest.raises(ValueError, match="max_leakage must be a number"):
+        best_under_budget("low", {"utility": "r2", "map": scorer})
     with pytest.raises(TypeError, match="attacks must be a dict"):
         run(attacks=[scorer])
     with pytest.raises(TypeError, match="estimator must be an estimator"):
@@ -342,17 +359,152 @@ def test_pareto_front_rejects_bad_values(utility, leakages, message):
         pareto_front(utility, leakages)
 
 
-@pytest.mark.parametrize("budget", [math.nan, math.inf, -math.inf, -0.01])
-def test_best_under_budget_rejects_a_non_finite_or_negative_budget(budget):
-    with pytest.raises(ValueError, match="max_advantage must be a finite number"):
-        best_under_budget(budget, attack="map")
+@pytest.mark.parametrize("budget", [math.nan, math.inf, -math.inf])
+def test_best_under_budget_rejects_a_non_finite_budget(regression, budget):
+    scoring = {"utility": "r2", "map": make_attack_scorer(regression[2], "advantage")}
+    with pytest.raises(ValueError, match="max_leakage must be a finite number"):
+        best_under_budget(budget, scoring)
 
 
-def test_best_under_budget_refit_rejects_bad_results():
-    refit = best_under_budget(0.1, attack="map")
+def test_best_under_budget_refit_rejects_bad_results(regression):
+    scorer = make_attack_scorer(regression[2], "advantage")
+    refit = best_under_budget(0.1, {"utility": "r2", "map": scorer})
     with pytest.raises(ValueError, match=r"'mean_test_map'\] is nan for setting 1"):
         refit({"mean_test_utility": [1.0, 2.0], "mean_test_map": [0.0, math.nan]})
     with pytest.raises(ValueError, match="cv_results has no 'mean_test_map'"):
         refit({"mean_test_utility": [1.0]})
-    with pytest.raises(ValueError, match="No setting keeps map within 0.1"):
+    with pytest.raises(
+        ValueError, match=r"No setting keeps map within the budget \(at most"
+    ):
         refit({"mean_test_utility": [1.0, 2.0], "mean_test_map": [0.3, 0.2]})
+
+
+def test_best_under_budget_needs_the_attack_scorer_in_scoring(regression):
+    scorer = make_attack_scorer(regression[2], "advantage")
+    with pytest.raises(ValueError, match="Name the attack: .*'a', 'b'"):
+        best_under_budget(0.1, {"utility": "r2", "a": scorer, "b": scorer})
+    with pytest.raises(ValueError, match="Name the attack: scoring holds none"):
+        best_under_budget(0.1, {"utility": "r2", "map": "accuracy"})
+    with pytest.raises(ValueError, match="Unknown attack 'c'"):
+        best_under_budget(0.1, {"utility": "r2", "a": scorer}, attack="c")
+    with pytest.raises(ValueError, match="utility 'utility' is not a scorer"):
+        best_under_budget(0.1, {"r2": "r2", "a": scorer})
+    with pytest.raises(TypeError, match="scoring must be GridSearchCV's scoring"):
+        best_under_budget(0.1, "map")
+    refit = best_under_budget(
+        0.1, {"utility": "r2", "a": scorer, "b": scorer}, attack="b"
+    )
+    assert refit({"mean_test_utility": [2.0, 1.0], "mean_test_b": [0.5, 0.0]}) == 1
+
+
+class ErrorScorer(AttackScorer):
+    """MAP's error rate: an attack metric where lower means more leakage.
+
+    Stands for an inversion error (cheap, with a known answer).
+    """
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        return 1.0 - super().__call__(estimator, X, y, **kwargs)
+
+    @property
+    def higher_is_more_leakage(self):
+        return False
+
+
+def test_budget_and_front_follow_a_lower_is_more_leakage_scorer(regression):
+    # Regression test: best_under_budget compared raw scores with <= budget,
+    # so with an error metric it picked the setting that leaks most.
+    X, y, attack = regression
+    scorer = ErrorScorer(attack, "accuracy")
+    search = PrivacyUtilitySearch(
+        MIDLinearRegression(),
+        {"lam": [0.0, 1000.0]},
+        utility="neg_mean_squared_error",
+        attacks={"error": scorer},
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    error = search.attack_mean_["error"]
+    assert error[0] < error[1] - 0.1  # lam=0 leaks most: the smallest error
+    assert search.utility_mean_[0] > search.utility_mean_[1]
+    # The budget is the smallest acceptable error: only lam=1000 qualifies.
+    budget = float(error.mean())
+    assert search.best_under_budget(budget) == {"lam": 1000.0}
+    assert search.best_under_budget(float(error.min())) == {"lam": 0.0}
+    with pytest.raises(ValueError, match="within the budget \\(at least"):
+        search.best_under_budget(float(error.max()) + 0.01)
+    # Both settings trade utility for leakage: both are on the front.
+    assert sorted(search.pareto_front_.tolist()) == [0, 1]
+    # The refit callable reads the orientation from the scorer in scoring.
+    scoring = {"utility": "neg_mean_squared_error", "error": scorer}
+    grid = GridSearchCV(
+        MIDLinearRegression(),
+        {"lam": [0.0, 1000.0]},
+        scoring=scoring,
+        refit=best_under_budget(budget, scoring),
+        cv=KFold(3, shuffle=True, random_state=0),
+    ).fit(X, y)
+    assert grid.best_params_ == {"lam": 1000.0}
+
+
+def test_search_is_an_estimator_built_directly(regression):
+    X, y, attack = regression
+    search = PrivacyUtilitySearch(
+        MIDLinearRegression(),
+        {"lam": [0.0]},
+        utility="neg_mean_squared_error",
+        attacks={"map": make_attack_scorer(attack, "advantage")},
+        cv=2,
+    )
+    params = search.get_params()
+    assert params["cv"] == 2 and params["n_repeats"] == 1 and "estimator__lam" in params
+    copy = clone(search).set_params(cv=3, random_state=0)
+    assert copy.cv == 3 and search.cv == 2 and not hasattr(copy, "cv_results_")
+    with pytest.raises(NotFittedError):
+        copy.best_under_budget(0.1)
+    copy.fit(X, y)
+    assert copy.n_splits_ == 3 and copy.params_ == [{"lam": 0.0}]
+    with pytest.raises(TypeError, match="utility"):
+        PrivacyUtilitySearch(MIDLinearRegression(), {"lam": [0.0]})
+
+
+def test_run_searches_is_one_job_list_with_the_fits_of_each(regression):
+    X, y, attack = regression
+    attacks = {"map": make_attack_scorer(attack, "advantage")}
+
+    def search(lams):
+        return PrivacyUtilitySearch(
+            MIDLinearRegression(),
+            {"lam": lams},
+            utility="neg_mean_squared_error",
+            attacks=attacks,
+            cv=3,
+            random_state=0,
+        )
+
+    together = run_searches([search([0.0]), search([30.0, 1000.0])], X, y, n_jobs=2)
+    alone = [search([0.0]).fit(X, y), search([30.0, 1000.0]).fit(X, y)]
+    for a, b in zip(together, alone, strict=True):
+        assert a.to_records() == b.to_records()
+    with pytest.raises(ValueError, match=r"^second: The 'lam' parameter"):
+        run_searches([search([0.0]), search([-1.0])], X, y, names=["first", "second"])
+    with pytest.raises(ValueError, match="names has 1 entries for 2 searches"):
+        run_searches([search([0.0]), search([1.0])], X, y, names=["one"])
+    with pytest.raises(TypeError, match="searches must be PrivacyUtilitySearch"):
+        run_searches([MIDLinearRegression()], X, y)
+
+
+def test_pareto_front_compares_on_the_attacks_measured():
+    # Setting 2 has no value for the first attack: it competes on the second,
+    # and as the most useful setting it is on the front.
+    front = pareto_front([1.0, 2.0, 3.0], [[0.1, 0.5, None], [0.1, 0.2, 0.3]])
+    np.testing.assert_array_equal(front, [0, 1, 2])
+    # Neither is measured on the other's attack: neither dominates.
+    front = pareto_front([1.0, 2.0], [[0.1, None], [None, 0.5]])
+    np.testing.assert_array_equal(front, [0, 1])
+    # Nor does a more useful setting without any attack measured.
+    front = pareto_front([1.0, 2.0], [[0.1, None]])
+    np.testing.assert_array_equal(front, [0, 1])
+    # Dominated on the attack it has: out.
+    front = pareto_front([1.0, 2.0, 1.5], [[0.1, 0.2, None], [0.05, 0.1, 0.2]])
+    np.testing.assert_array_equal(front, [0, 1])
