@@ -3,7 +3,7 @@
 import numbers
 
 import numpy as np
-from sklearn.base import _fit_context, clone
+from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, Options
 from sklearn.utils.validation import check_is_fitted
@@ -57,8 +57,12 @@ class AdversarialNoiseDefense(BasePostProcessor):
       Should rounding still change a row's argmax (possible only for noise
       far below the margin), that row is released undefended. The argmax of
       every released row is the argmax of ``P`` (first index on ties).
-    - The gradient needs the query's input :math:`x`: ``transform`` takes it
-      as ``inputs`` (:class:`DefendedClassifier` passes the query rows).
+    - The gradient needs the query's input :math:`x`: ``fit`` and
+      ``transform`` take the rows behind ``P`` as ``inputs``, metadata this
+      defense requests by default (``set_fit_request(inputs=True)``,
+      ``set_transform_request(inputs=True)``): :class:`DefendedClassifier`
+      passes them, and a :class:`~sklearn.pipeline.Pipeline` of
+      post-processors routes them when metadata routing is enabled.
 
     Rows are processed together as tensors (chunks of 4096), and gradients
     are enabled inside ``transform`` even when the caller runs under
@@ -123,6 +127,11 @@ class AdversarialNoiseDefense(BasePostProcessor):
     True
     """
 
+    # The inputs behind P are the point of this defense: requested by default.
+    __metadata_request__fit = {"inputs": True}
+    __metadata_request__transform = {"inputs": True}
+    _uses_labels = False
+
     _parameter_constraints = {
         "inversion_attack": [HasMethods(["fit", "train_network"]), None],
         "epsilon": [Interval(numbers.Real, 0, None, closed="left")],
@@ -149,37 +158,21 @@ class AdversarialNoiseDefense(BasePostProcessor):
         self.norm = norm
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, P, y=None, *, inputs=None):
-        """Train the defender's inversion model on the reference set.
-
-        Parameters
-        ----------
-        P : array-like of shape (n_samples, n_classes)
-            The target model's probability vectors on the reference rows.
-        y : ignored
-            Accepted for the transformer API (labels are not used).
-        inputs : array-like of shape (n_samples, ...)
-            The reference inputs, row for row with ``P`` (required).
-
-        Returns
-        -------
-        self : object
-            The fitted defense.
-        """
+    def _fit(self, P, codes, inputs=None):
+        """Train the defender's inversion model on the reference rows ``inputs``."""
         from ..attacks import InversionModelAttack
         from ..utils._torch import predict_in_batches, resolve_device
 
-        P, _ = self._validate_fit_data(P, y)
         if len(P) < 2:
             raise ValueError(
-                f"P has {len(P)} row(s); AdversarialNoiseDefense needs at least 2 "
-                "reference rows to train its inversion model."
+                f"P has {len(P)} row(s) (n_samples={len(P)}); "
+                "AdversarialNoiseDefense needs at least 2 reference rows to train "
+                "its inversion model."
             )
         input_shape = getattr(inputs, "shape", None) or np.shape(inputs)
         input_shape = tuple(input_shape)[1:]
         inputs = self._check_inputs(
-            inputs, len(P), method="fit", max_magnitude=_max_input_magnitude()
+            inputs, len(P), method="fit", max_magnitude=MAX_INPUT_MAGNITUDE
         )
         attack = (
             InversionModelAttack()
@@ -194,51 +187,21 @@ class AdversarialNoiseDefense(BasePostProcessor):
         network = attack.train_network(confidences)
         # A diverged network (NaN weights, or outputs overflowing float32) would
         # turn every gradient sign, and so every released row, into NaN.
+        # InversionModelAttack's rate was called learning_rate before skorch's lr.
+        rate_name = "lr" if hasattr(attack, "lr") else "learning_rate"
         check_finite_output(
             predict_in_batches(network, confidences, resolve_device(attack.device)),
             source="the inversion network trained by inversion_attack",
-            remedy="lower inversion_attack's learning_rate (got "
-            f"{getattr(attack, 'learning_rate', None)})",
+            remedy=f"lower inversion_attack's {rate_name} (got "
+            f"{getattr(attack, rate_name, None)})",
         )
         self.inversion_attack_ = attack
         self.inversion_network_ = network
         self.input_shape_ = input_shape
-        return self
 
-    def transform(self, P, *, inputs=None):
-        """Add the adversarial logit noise to each row of ``P``.
-
-        Parameters
-        ----------
-        P : array-like of shape (n_samples, n_classes)
-            The target model's probability vectors on the queries.
-        inputs : array-like of shape (n_samples, ...)
-            The queries, row for row with ``P`` (required).
-
-        Returns
-        -------
-        P_defended : ndarray of shape (n_samples, n_classes)
-            Rows on the simplex with the argmax of ``P``.
-        """
-        P, inputs = self._validate_queries(P, inputs)
-        defended = self._transform(P, inputs)
-        self._check_output(defended)
-        return defended
-
-    def fit_transform(self, P, y=None, *, inputs=None):
-        """Fit on ``(P, inputs)`` and defend the same rows.
-
-        Parameters
-        ----------
-        P : array-like of shape (n_samples, n_classes)
-        y : ignored
-        inputs : array-like of shape (n_samples, ...)
-
-        Returns
-        -------
-        P_defended : ndarray of shape (n_samples, n_classes)
-        """
-        return self.fit(P, y, inputs=inputs).transform(P, inputs=inputs)
+    def _transform(self, P, inputs=None):
+        """Defended rows of the validated ``P``, given the queries ``inputs``."""
+        return self._noise_and_release(P, self._check_query_inputs(inputs, len(P)))[1]
 
     def logit_noise(self, P, *, inputs=None):
         """The logit noise ``n`` that :meth:`transform` adds to ``log P``.
@@ -250,20 +213,22 @@ class AdversarialNoiseDefense(BasePostProcessor):
         Parameters
         ----------
         P : array-like of shape (n_samples, n_classes)
+            The target model's probability vectors on the queries.
         inputs : array-like of shape (n_samples, ...)
+            The queries, row for row with ``P`` (required).
 
         Returns
         -------
         noise : ndarray of shape (n_samples, n_classes)
             Zero on the classes where ``P`` is 0.
         """
-        return self._noise_and_release(*self._validate_queries(P, inputs))[0]
-
-    def _validate_queries(self, P, inputs):
         check_is_fitted(self)
         P = self._validate_probabilities(P, reset=False)
+        return self._noise_and_release(P, self._check_query_inputs(inputs, len(P)))[0]
+
+    def _check_query_inputs(self, inputs, n_rows):
         inputs = self._check_inputs(
-            inputs, len(P), method="transform", max_magnitude=_max_input_magnitude()
+            inputs, n_rows, method="transform", max_magnitude=MAX_INPUT_MAGNITUDE
         )
         expected = int(np.prod(self.input_shape_))
         if inputs.shape[1] != expected:
@@ -272,11 +237,7 @@ class AdversarialNoiseDefense(BasePostProcessor):
                 f"{type(self).__name__} was fitted on inputs with {expected} "
                 f"(shape {self.input_shape_})."
             )
-        return P, inputs
-
-    def _transform(self, P, inputs):
-        """Defended rows of the validated ``P``; this defense also needs ``inputs``."""
-        return self._noise_and_release(P, inputs)[1]
+        return inputs
 
     def _noise_and_release(self, P, inputs):
         """The logit noise and the released rows, for validated ``P`` and inputs."""
@@ -308,7 +269,7 @@ class AdversarialNoiseDefense(BasePostProcessor):
         attack = self.inversion_attack_
         network = self.inversion_network_.eval()
         device = resolve_device(attack.device)
-        p0 = torch.as_tensor(P, dtype=torch.float64, device=device)
+        p0 = torch.tensor(P, dtype=torch.float64, device=device)  # P may be read-only
         support = p0 > 0
         c0 = torch.log(torch.where(support, p0, torch.ones_like(p0)))
         label = torch.argmax(p0, dim=1, keepdim=True)
@@ -346,9 +307,3 @@ class AdversarialNoiseDefense(BasePostProcessor):
         inside = self.epsilon * (1.0 - 1e-12) / size.clamp_min(1e-300)
         scale = torch.where(size > self.epsilon, inside, 1.0)
         return c0 + noise * scale[:, None]
-
-
-def _max_input_magnitude():
-    """The largest input the inversion network learns (it computes in float32)."""
-
-    return MAX_INPUT_MAGNITUDE

@@ -10,6 +10,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import assert_all_finite, check_array, check_random_state
+from sklearn.utils.metadata_routing import UNUSED
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..utils._validation import (
@@ -86,22 +87,63 @@ class BasePostProcessor(
 ):
     """Base class of the defenses that transform confidence vectors.
 
-    ``fit`` and ``transform`` validate once (rows on the simplex, the fitted
-    number of columns) and check that the output stays on the simplex;
-    subclasses write only ``_fit(P, codes)`` and ``_transform(P)``. A subclass
-    whose ``_transform`` checks the rows it writes itself (and raises as
-    ``_check_output`` would) sets ``_checks_own_output``, which spares a pass
-    over the output. A subclass with a ``preserve_label`` parameter gets the
-    label modifier applied after ``_transform``. Inputs are ``P`` of shape
-    (n_samples, n_classes); the optional ``y`` of ``fit`` holds column indices
-    or labels in column order (see :func:`skmid.utils.encode_class_labels`).
+    A template: ``fit`` and ``transform`` validate once (rows on the simplex,
+    the fitted number of columns) and check once that the output stays on the
+    simplex; a subclass writes only ``_fit(P, codes)`` and ``_transform(P)``.
+    Inputs are ``P`` of shape (n_samples, n_classes); the optional ``y`` of
+    ``fit`` holds column indices or labels in column order (see
+    :func:`skmid.utils.encode_class_labels`), passed to ``_fit`` as the column
+    codes ``codes``.
+
+    Class attributes a subclass may set:
+
+    - ``_uses_labels`` (default True): ``y``, when given, is validated and
+      encoded. A label-free defense sets it to False and accepts any ``y``
+      (None, strings, ...), as a transformer that ignores ``y`` should.
+    - ``_checks_own_output`` (default False): the subclass's ``_transform``
+      checks the rows it writes itself (and raises as ``_check_output``
+      would), which spares a pass over the output.
+    - ``__metadata_request__fit`` / ``__metadata_request__transform``: the
+      metadata the defense consumes besides ``P`` and ``y``, in
+      scikit-learn's metadata routing; ``{"inputs": True}`` for a defense
+      that needs the model's inputs behind ``P``. ``fit`` and ``transform``
+      accept exactly these as keywords and pass them on to ``_fit`` and
+      ``_transform``; a :class:`~sklearn.pipeline.Pipeline` routes them (with
+      ``sklearn.set_config(enable_metadata_routing=True)``) and
+      :class:`DefendedClassifier` passes the rows of ``X`` wherever the
+      request asks for ``inputs``.
+
+    A subclass with a ``preserve_label`` parameter gets the label modifier
+    applied after ``_transform``.
+
+    Examples
+    --------
+    >>> from skmid.postprocessing import BasePostProcessor
+    >>> class UniformMix(BasePostProcessor):
+    ...     _uses_labels = False
+    ...
+    ...     def __init__(self, *, weight=0.5):
+    ...         self.weight = weight
+    ...
+    ...     def _transform(self, P):
+    ...         return (1 - self.weight) * P + self.weight / P.shape[1]
+    >>> UniformMix().fit_transform([[0.9, 0.1]], y=["cat"])  # any y: label-free
+    array([[0.7, 0.3]])
+    >>> UniformMix().fit([[0.9, 0.2]])
+    Traceback (most recent call last):
+    ...
+    ValueError: P must hold probability vectors: row 0 sums to 1.1 ...
     """
 
     _parameter_constraints = {}
     _checks_own_output = False
+    _uses_labels = True
+    # P is the data, not metadata: no set_fit_request(P=...).
+    __metadata_request__fit = {"P": UNUSED}
+    __metadata_request__transform = {"P": UNUSED}
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, P, y=None):
+    def fit(self, P, y=None, **params):
         """Fit the defense on probability vectors ``P`` and optional labels ``y``.
 
         Parameters
@@ -109,7 +151,12 @@ class BasePostProcessor(
         P : array-like of shape (n_samples, n_classes)
             The target model's probability vectors.
         y : array-like of shape (n_samples,), default=None
-            True labels of the rows (column indices or labels in column order).
+            True labels of the rows (column indices or labels in column
+            order); ignored by label-free defenses.
+        **params : dict
+            Metadata the defense consumes at fit (its ``fit`` request in
+            :meth:`get_metadata_routing`), such as ``inputs``, the rows
+            behind ``P``; none for most defenses.
 
         Returns
         -------
@@ -117,13 +164,15 @@ class BasePostProcessor(
             The fitted defense.
         """
         P, codes = self._validate_fit_data(P, y)
-        self._fit(P, codes)
+        self._fit(P, codes, **self._check_metadata("fit", params))
         return self
 
     def _validate_fit_data(self, P, y):
         """Validated ``P`` (resetting the fitted shape) and ``y`` as column codes."""
         P = self._validate_probabilities(P, reset=True)
         codes = None
+        if not self._uses_labels:
+            return P, codes
         if y is not None:
             y = column_or_1d(y, warn=True)
             if y.dtype.kind in "fc":
@@ -136,11 +185,12 @@ class BasePostProcessor(
                 )
         elif self.__sklearn_tags__().target_tags.required:
             raise ValueError(
-                f"{type(self).__name__} requires y (the true labels of P's rows)."
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None: pass the true labels of P's rows."
             )
         return P, codes
 
-    def transform(self, P):
+    def transform(self, P, **params):
         """Apply the defense to probability vectors.
 
         Parameters
@@ -148,6 +198,10 @@ class BasePostProcessor(
         P : array-like of shape (n_samples, n_classes)
             The target model's probability vectors, with the fitted number of
             columns.
+        **params : dict
+            Metadata the defense consumes at transform (its ``transform``
+            request in :meth:`get_metadata_routing`), such as ``inputs``, the
+            queries behind ``P``; none for most defenses.
 
         Returns
         -------
@@ -156,7 +210,7 @@ class BasePostProcessor(
         """
         check_is_fitted(self)
         P = self._validate_probabilities(P, reset=False)
-        defended = self._transform(P)
+        defended = self._transform(P, **self._check_metadata("transform", params))
         checked = self._checks_own_output
         if getattr(self, "preserve_label", False):
             labelled = _restore_label(P, defended)
@@ -165,6 +219,63 @@ class BasePostProcessor(
         if not checked:
             self._check_output(defended)
         return defended
+
+    def fit_transform(self, P, y=None, **params):
+        """Fit the defense on ``P`` and defend the same rows.
+
+        Each metadata goes to whichever of ``fit`` and ``transform`` consumes
+        it (scikit-learn's ``TransformerMixin.fit_transform`` would pass none
+        to ``transform``).
+
+        Parameters
+        ----------
+        P : array-like of shape (n_samples, n_classes)
+            The target model's probability vectors.
+        y : array-like of shape (n_samples,), default=None
+            True labels of the rows, as in :meth:`fit`.
+        **params : dict
+            Metadata consumed by ``fit`` or ``transform``.
+
+        Returns
+        -------
+        P_defended : ndarray of shape (n_samples, n_classes)
+            The defended probability vectors, rows on the simplex.
+        """
+        fit_params, transform_params = {}, {}
+        if params:
+            fit_names = self._consumed_metadata("fit")
+            transform_names = self._consumed_metadata("transform")
+            self._refuse_unknown_metadata(
+                "fit_transform", params, fit_names | transform_names
+            )
+            fit_params = {k: v for k, v in params.items() if k in fit_names}
+            transform_params = {k: v for k, v in params.items() if k in transform_names}
+        return self.fit(P, y, **fit_params).transform(P, **transform_params)
+
+    def _consumed_metadata(self, method):
+        """Names of the metadata ``method`` consumes, requested or not."""
+        return set(getattr(self.get_metadata_routing(), method).requests)
+
+    def _check_metadata(self, method, params):
+        """``params``, refused unless ``method`` consumes every one of them."""
+        if params:
+            self._refuse_unknown_metadata(
+                method, params, self._consumed_metadata(method)
+            )
+        return params
+
+    def _refuse_unknown_metadata(self, method, params, accepted):
+        unknown = sorted(set(params) - accepted)
+        if unknown:
+            takes = (
+                f"takes only {', '.join(sorted(accepted))}"
+                if accepted
+                else "takes no metadata"
+            )
+            raise TypeError(
+                f"{type(self).__name__}.{method}() got unexpected keyword "
+                f"argument(s) {', '.join(unknown)}; besides P and y it {takes}."
+            )
 
     def _fit(self, P, codes):
         """Learn what ``_transform`` needs; the default learns nothing."""
@@ -179,7 +290,8 @@ class BasePostProcessor(
             raise ValueError(
                 f"{type(self).__name__}.{method} needs the inputs behind P: call "
                 f"{method}(P, ..., inputs=X), where row i of P is the model's "
-                "output on X[i] (DefendedClassifier passes them)."
+                "output on X[i]. DefendedClassifier passes them; a Pipeline routes "
+                "them with sklearn.set_config(enable_metadata_routing=True)."
             )
         if hasattr(inputs, "toarray"):
             inputs = inputs.toarray()
@@ -208,7 +320,11 @@ class BasePostProcessor(
 
     @abstractmethod
     def _transform(self, P):
-        """Defended version of the validated probability matrix ``P``."""
+        """Defended version of the validated probability matrix ``P``.
+
+        A defense that consumes metadata at transform takes it as keywords,
+        e.g. ``_transform(self, P, inputs=None)``.
+        """
 
     def _validate_probabilities(self, P, *, reset):
         if not reset and self._is_valid_plain_array(P):

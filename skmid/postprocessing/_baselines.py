@@ -50,6 +50,7 @@ class RoundingPostProcessor(BasePostProcessor):
            [0.7, 0.2, 0.1]])
     """
 
+    _uses_labels = False
     _parameter_constraints = {
         "decimals": [Interval(numbers.Integral, 0, None, closed="left")],
     }
@@ -90,6 +91,8 @@ class TopLabelPostProcessor(BasePostProcessor):
     >>> TopLabelPostProcessor().fit_transform([[0.2, 0.5, 0.3]])
     array([[0., 1., 0.]])
     """
+
+    _uses_labels = False
 
     def _transform(self, P):
         top = np.zeros_like(P)
@@ -138,6 +141,7 @@ class NoisePostProcessor(BasePostProcessor):
     (array([1., 1.]), array([0, 2]))
     """
 
+    _uses_labels = False
     _parameter_constraints = {
         "scale": [Interval(numbers.Real, 0, None, closed="left")],
         "kind": [StrOptions({"uniform", "gaussian"})],

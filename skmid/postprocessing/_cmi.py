@@ -136,7 +136,8 @@ class CMIPostProcessor(BasePostProcessor):
         n_classes = P.shape[1]
         if n_classes < 2:
             raise ValueError(
-                "CMIPostProcessor needs at least 2 classes; P has 1 column."
+                "CMIPostProcessor needs at least 2 classes; P has 1 column "
+                "(1 feature(s), one class)."
             )
         rng = self._draw_hash_seed()
         means, counts = class_mean_probabilities(codes, P, n_classes)

@@ -1,6 +1,5 @@
 """A classifier whose published probabilities pass through a defense."""
 
-import inspect
 import numbers
 
 import numpy as np
@@ -9,6 +8,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import check_cv, cross_val_predict, train_test_split
 from sklearn.utils import assert_all_finite, check_random_state, column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    _routing_enabled,
+    get_routing_for_object,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -35,13 +39,20 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
 
     The defense receives ``(P, y)`` with ``y`` as column indices of ``P``.
 
-    Defenses that need the inputs behind ``P`` follow one convention, checked
-    from their signatures: a defense whose ``fit`` takes an ``inputs``
-    keyword (:class:`PurifierTransformer`, :class:`AdversarialNoiseDefense`)
-    gets the rows of ``X`` its ``P`` came from, ``fit(P, y, inputs=X_rows)``;
-    one whose ``transform`` takes ``inputs`` gets the query rows at
-    ``predict_proba(X)``, ``transform(P, inputs=X)``. ``X`` is passed as
-    given to this estimator (after any earlier ``Pipeline`` steps), so that
+    Defenses that need the inputs behind ``P`` say so through scikit-learn's
+    metadata routing, and this estimator reads nothing else (no method
+    signatures): a defense whose ``fit`` request asks for ``inputs``
+    (:class:`PurifierTransformer`, :class:`AdversarialNoiseDefense`, or any
+    defense after ``set_fit_request(inputs=True)``) gets the rows of ``X`` its
+    ``P`` came from, ``fit(P, y, inputs=X_rows)``; one whose ``transform``
+    request asks for ``inputs`` gets the query rows at ``predict_proba(X)``,
+    ``transform(P, inputs=X)``; ``set_fit_request(inputs=False)`` withholds
+    them. This holds whether or not routing is enabled, since the inputs come
+    from this estimator, not from its caller; a defense that routes metadata
+    itself (a :class:`~sklearn.pipeline.Pipeline` of post-processors) gets
+    them only with ``sklearn.set_config(enable_metadata_routing=True)``, as
+    it cannot take them otherwise. ``X`` is passed as given to this estimator
+    (after any earlier ``Pipeline`` steps), so that
     ``DefendedClassifier(MLPClassifier(), PurifierTransformer(alpha=1.0))``
     needs nothing else, in a ``Pipeline`` and in ``GridSearchCV`` over
     ``defense__alpha`` alike.
@@ -181,9 +192,12 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
             y_defense[known], len(self.classes_), labels=self.classes_
         )
         fit_params = {}
-        if _takes_inputs(defense.fit):
+        if _requests_inputs(*_inputs_request(defense, "fit")):
             fit_params["inputs"] = _take_rows(X_defense, known)
         self.defense_ = defense.fit(P_defense[known], codes, **fit_params)
+        # Read once (the request of a fitted defense stays), as reading it costs
+        # more than transforming a small batch.
+        self._transform_request = _inputs_request(self.defense_, "transform")
         return self
 
     def _holdout_split(self, X, y):
@@ -227,7 +241,7 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
         _check_2d(X)
         validate_data(self, X, skip_check_array=True, reset=False)
         P = _checked_proba(self.estimator_.predict_proba(X), self.estimator_)
-        if _takes_inputs(self.defense_.transform):
+        if _requests_inputs(*self._transform_request):
             return self.defense_.transform(P, inputs=X)
         return self.defense_.transform(P)
 
@@ -271,8 +285,18 @@ def _checked_proba(P, estimator):
     )
 
 
-def _takes_inputs(method):
-    return "inputs" in inspect.signature(method).parameters
+def _inputs_request(defense, method):
+    """``(asks, routes)``: whether ``defense``'s metadata routing for ``method``
+    asks for ``inputs``, and whether it is a router (a Pipeline) rather than a
+    consumer."""
+    routing = get_routing_for_object(defense)
+    asks = bool(routing.consumes(method, ["inputs"]))
+    return asks, isinstance(routing, MetadataRouter)
+
+
+def _requests_inputs(asks, routes):
+    """Whether to pass ``inputs``: a router takes metadata only while routing is on."""
+    return asks and (not routes or _routing_enabled())
 
 
 def _check_2d(X):

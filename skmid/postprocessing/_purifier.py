@@ -4,7 +4,6 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..utils._validation import MAX_LEARNING_RATE, check_finite_output
@@ -111,7 +110,11 @@ class PurifierTransformer(BasePostProcessor):
       reconstruct the reference inputs from G's output (mean squared error)
       while G maximises that error: G minimises
       :math:`L(G) - \alpha\, \mathcal{R}(x, H(G(F(x))))`. Needs the reference
-      inputs (``fit(..., inputs=X)``).
+      inputs, ``fit(P, y, inputs=X)``: metadata that ``fit`` requests by
+      default (``set_fit_request(inputs=True)``), so that
+      :class:`DefendedClassifier` passes them and a
+      :class:`~sklearn.pipeline.Pipeline` routes them when metadata routing
+      is enabled.
     - ``beta > 0`` (Purifier II, eqs. 6-8): a discriminator I tells real
       vectors :math:`F(x)` from purified ones :math:`G(F(x))`, given the
       one-hot label, and G minimises
@@ -226,6 +229,10 @@ class PurifierTransformer(BasePostProcessor):
     True
     """
 
+    # Only the inversion adversary (alpha > 0) reads the inputs, but asking for
+    # them always lets a Pipeline or DefendedClassifier pass them unconditionally.
+    __metadata_request__fit = {"inputs": True}
+
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", None],
         "lam": [Interval(numbers.Real, 0, None, closed="left")],
@@ -235,9 +242,7 @@ class PurifierTransformer(BasePostProcessor):
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="right")],
-        "lr_inversion": [
-            Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="right")
-        ],
+        "lr_inversion": [Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="right")],
         "lr_discriminator": [
             Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="right")
         ],
@@ -277,31 +282,12 @@ class PurifierTransformer(BasePostProcessor):
         self.random_state = random_state
         self.device = device
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, P, y=None, *, inputs=None):
-        """Train the purifier (and its adversaries) on the reference set.
-
-        Parameters
-        ----------
-        P : array-like of shape (n_samples, n_classes)
-            The target model's probability vectors on the reference rows.
-        y : array-like of shape (n_samples,), default=None
-            True labels of the rows (column indices or labels in column
-            order), used by the discriminator; None uses the argmax of ``P``.
-        inputs : array-like of shape (n_samples, ...), default=None
-            The reference inputs, row for row with ``P``; required when
-            ``alpha > 0`` (the inversion adversary reconstructs them).
-
-        Returns
-        -------
-        self : object
-            The fitted purifier.
-        """
-        P, codes = self._validate_fit_data(P, y)
+    def _fit(self, P, codes, inputs=None):
+        """Train G (and its adversaries) on the reference rows."""
         if len(P) < 2:
             raise ValueError(
-                f"P has {len(P)} row(s); PurifierTransformer needs at least 2 "
-                "reference rows (batch normalisation needs 2)."
+                f"P has {len(P)} row(s) (n_samples={len(P)}); PurifierTransformer "
+                "needs at least 2 reference rows (batch normalisation needs 2)."
             )
         if self.alpha > 0:
             inputs = self._check_inputs(inputs, len(P), method="fit")
@@ -309,7 +295,6 @@ class PurifierTransformer(BasePostProcessor):
             inputs = None
         labels = P.argmax(axis=1) if codes is None else codes
         self._train(P, labels, inputs)
-        return self
 
     def _transform(self, P):
         from ..utils._torch import resolve_device, torch
@@ -317,7 +302,8 @@ class PurifierTransformer(BasePostProcessor):
         device = resolve_device(self.device)
         self.purifier_.eval()
         with torch.no_grad():
-            logits = self.purifier_(torch.as_tensor(P, device=device))
+            # A copy: P may be read-only, which torch.as_tensor warns about.
+            logits = self.purifier_(torch.tensor(P, device=device))
             out = torch.softmax(logits, dim=1).cpu().numpy()
         return out / out.sum(axis=1, keepdims=True)
 

@@ -154,6 +154,8 @@ def _cap(torch, f, kept, half):
 
 
 def _check_tensors(torch, f, q, budget):
+    from ..utils._torch import check_probability_tensors
+
     tensor = f if isinstance(f, torch.Tensor) else q
     device = tensor.device
     dtype = tensor.dtype if tensor.dtype.is_floating_point else torch.float64
@@ -183,25 +185,7 @@ def _check_tensors(torch, f, q, budget):
             f"budget must be a scalar or have shape ({f.shape[0]},); "
             f"got {tuple(budget.shape)}."
         )
-    atol = 1e-6 if dtype == torch.float64 else 1e-3
-    # Every check in one tensor (one device synchronisation, not one per
-    # check), from reductions only: NaN poisons amin and inf the sums.
-    checks = []
-    for value in (f, q):
-        sums = value.sum(dim=1)
-        checks += [
-            ~(value.amin() >= 0) | ~sums.isfinite().all(),
-            ((sums - 1).abs() > atol).any(),
-        ]
-    checks.append(~(budget.isfinite().all() & (budget >= 0).all()))
-    bad_f, off_f, bad_q, off_q, bad_budget = torch.stack(checks).tolist()
-    for name, bad, off in (("f", bad_f, off_f), ("q", bad_q, off_q)):
-        if bad:
-            raise ValueError(f"{name} must be finite and non-negative.")
-        if off:
-            raise ValueError(
-                f"{name} must hold probability vectors (rows summing to 1)."
-            )
-    if bad_budget:
+    check_probability_tensors({"f": f, "q": q})
+    if not bool(budget.isfinite().all() & (budget >= 0).all()):
         raise ValueError("budget must be finite and >= 0.")
     return f, q, budget

@@ -84,6 +84,7 @@ class ConfidenceLabelNetwork(nn.Module):
 #: fits in parallel threads cannot interleave their draws.
 GLOBAL_RNG_LOCK = threading.Lock()
 
+
 def _reset_parameters_locally(layer, generator):
     """PyTorch's default initialisation of ``layer``, drawn from ``generator``.
 
@@ -182,3 +183,68 @@ def predict_in_batches(module, inputs, device, batch_size=4096):
             batch = as_tensor(inputs[start : start + batch_size], device)
             outputs.append(module(batch).cpu().numpy().astype(np.float64))
     return np.concatenate(outputs) if outputs else np.empty((0,))
+
+
+def check_probability_tensors(tensors, *, atol=None):
+    """Refuse tensors whose rows are not probability vectors, in one device sync.
+
+    The tensor counterpart of :func:`skmid.utils.check_probability_matrix`, with
+    its messages: every check is a reduction, and all of them are stacked into
+    one tensor read back once (a GPU caller pays one synchronisation, not one
+    per check); only a failing tensor is inspected further.
+
+    Parameters
+    ----------
+    tensors : dict of str to torch.Tensor
+        Floating tensors of shape (n_samples, n_classes), by the name used in
+        error messages.
+    atol : float, default=None
+        Absolute tolerance on each row sum; None is 1e-6 for float64 and 1e-3
+        for the other (lower-precision) dtypes.
+
+    Raises
+    ------
+    ValueError
+        If a tensor holds NaN or infinity, a negative entry, or a row whose
+        sum is not 1 within ``atol``.
+    """
+    checks = []
+    for values in tensors.values():
+        sums = values.sum(dim=1)
+        tolerance = _row_sum_tolerance(values, atol)
+        # NaN poisons amin and inf the sums, so two reductions see all of it.
+        checks += [
+            ~(values.amin() >= 0) | ~sums.isfinite().all(),
+            ((sums - 1).abs() > tolerance).any(),
+        ]
+    if not checks or not torch.stack(checks).any():
+        return
+    for name, values in tensors.items():
+        _raise_for_rows(name, values, _row_sum_tolerance(values, atol))
+
+
+def _row_sum_tolerance(values, atol):
+    if atol is not None:
+        return atol
+    return 1e-6 if values.dtype == torch.float64 else 1e-3
+
+
+def _raise_for_rows(name, values, atol):
+    """The error of :func:`check_probability_matrix` for the first bad row."""
+    if not bool(values.isfinite().all()):
+        raise ValueError(f"Input {name} contains NaN or infinity.")
+    negative = (values < 0).any(dim=1).nonzero()
+    if len(negative):
+        row = int(negative[0, 0])
+        raise ValueError(
+            f"{name} must hold probability vectors: row {row} has a negative "
+            f"entry ({float(values[row].min()):.6g})."
+        )
+    sums = values.sum(dim=1)
+    off = ((sums - 1).abs() > atol).nonzero()
+    if len(off):
+        row = int(off[0, 0])
+        raise ValueError(
+            f"{name} must hold probability vectors: row {row} sums to "
+            f"{float(sums[row]):.6g} (expected 1 within {atol:g})."
+        )

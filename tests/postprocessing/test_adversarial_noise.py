@@ -252,11 +252,50 @@ def test_inputs_of_another_width_or_magnitude_are_named_errors(fitted, digits_ca
 
 def test_diverged_inversion_network_is_a_named_error(digits_case):
     _, P_ref, X_ref, _, _ = digits_case
+    # skorch's name, lr; learning_rate until the attack takes it.
+    rate = "lr" if "lr" in InversionModelAttack().get_params() else "learning_rate"
     # One step of a huge rate: no loss the attack computes shows it, but the
     # linear output (inputs outside [0, 1]) overflows float32.
     attack = InversionModelAttack(
-        hidden_layer_sizes=(16,), max_epochs=1, batch_size=1000, learning_rate=1e30
+        hidden_layer_sizes=(16,), max_epochs=1, batch_size=1000, **{rate: 1e30}
     )
     defense = AdversarialNoiseDefense(attack, random_state=0)
-    with pytest.raises(ValueError, match=r"learning_rate \(got 1e\+30\)"):
+    with pytest.raises(ValueError, match=rf"inversion_attack's {rate} \(got 1e\+30\)"):
         defense.fit(P_ref, inputs=2 * X_ref - 1)
+
+
+def test_fit_and_transform_are_the_base_templates():
+    from skmid.postprocessing import BasePostProcessor
+
+    for method in ("fit", "transform", "fit_transform"):
+        assert getattr(AdversarialNoiseDefense, method) is getattr(
+            BasePostProcessor, method
+        )
+
+
+def test_fit_transform_passes_the_inputs_to_fit_and_transform(digits_case):
+    _, P_ref, X_ref, _, _ = digits_case
+    attack = InversionModelAttack(hidden_layer_sizes=(16,), max_epochs=3)
+    make = AdversarialNoiseDefense(attack, n_iter=3, random_state=0)
+    fitted = clone(make).fit(P_ref, inputs=X_ref)
+    np.testing.assert_array_equal(
+        clone(make).fit_transform(P_ref, inputs=X_ref),
+        fitted.transform(P_ref, inputs=X_ref),
+    )
+
+
+def test_a_pipeline_routes_the_inputs(fitted, digits_case):
+    import sklearn
+    from sklearn.pipeline import Pipeline
+
+    from skmid.postprocessing import RoundingPostProcessor
+
+    _, P_ref, X_ref, P, X = digits_case
+    steps = [("noise", clone(fitted)), ("round", RoundingPostProcessor(decimals=2))]
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipeline = Pipeline(steps).fit(P_ref, inputs=X_ref)
+        out = pipeline.transform(P, inputs=X)
+    expected = pipeline["round"].transform(pipeline["noise"].transform(P, inputs=X))
+    np.testing.assert_array_equal(out, expected)
+    assert np.abs(out - RoundingPostProcessor(decimals=2).fit_transform(P)).max() > 0
+    np.testing.assert_array_equal(out.argmax(axis=1), P.argmax(axis=1))

@@ -98,20 +98,92 @@ def test_random_state_seeds_copies_not_the_given_defense(iris):
     assert defense.random_state is None and a.defense_.random_state is not None
 
 
-def test_defense_receives_held_out_inputs_when_it_asks(iris):
-    class RecordingDefense(BasePostProcessor):
-        def fit(self, P, y=None, *, inputs=None):
-            self.inputs_shape_ = np.shape(inputs)
-            return super().fit(P, y)
+class RecordingDefense(BasePostProcessor):
+    """Records the inputs it receives; asks for them at fit and transform."""
 
-        def _transform(self, P):
-            return P
+    __metadata_request__fit = {"inputs": True}
+    __metadata_request__transform = {"inputs": True}
 
+    def _fit(self, P, codes, inputs=None):
+        self.inputs_shape_ = np.shape(inputs)
+
+    def _transform(self, P, inputs=None):
+        self.transform_inputs_shape_ = np.shape(inputs)
+        return P
+
+
+class SignatureOnlyDefense(BasePostProcessor):
+    """Takes ``inputs`` in its signature but leaves its request unset."""
+
+    def fit(self, P, y=None, inputs=None):
+        self.inputs_ = inputs
+        return super().fit(P, y)
+
+    def _transform(self, P):
+        return P
+
+
+def test_defense_receives_held_out_and_query_inputs_when_it_asks(iris):
     X, y = iris
     model = DefendedClassifier(
         logistic(), RecordingDefense(), validation_fraction=0.2, random_state=0
     ).fit(X, y)
     assert model.defense_.inputs_shape_ == (30, 4)
+    model.predict_proba(X[:7])
+    assert model.defense_.transform_inputs_shape_ == (7, 4)
+
+
+def test_inputs_follow_the_metadata_request_not_the_signature(iris):
+    import sklearn
+
+    X, y = iris
+    model = DefendedClassifier(logistic(), SignatureOnlyDefense(), random_state=0)
+    assert model.fit(X, y).defense_.inputs_ is None
+    with sklearn.config_context(enable_metadata_routing=True):
+        withheld = RecordingDefense().set_fit_request(inputs=False)
+        withheld.set_transform_request(inputs=False)
+        model = DefendedClassifier(logistic(), withheld, random_state=0).fit(X, y)
+    assert model.defense_.inputs_shape_ == ()  # np.shape(None)
+    model.predict_proba(X[:7])
+    assert model.defense_.transform_inputs_shape_ == ()
+
+
+def test_a_pipeline_of_defenses_gets_the_inputs_by_routing():
+    import sklearn
+    from sklearn.pipeline import Pipeline
+
+    pytest.importorskip("torch")
+    from skmid.attacks import InversionModelAttack
+    from skmid.postprocessing import AdversarialNoiseDefense
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16.0, y[:400]
+    chain = Pipeline(
+        [
+            (
+                "noise",
+                AdversarialNoiseDefense(
+                    InversionModelAttack(hidden_layer_sizes=(8,), max_epochs=2),
+                    n_iter=2,
+                ),
+            ),
+            ("round", RoundingPostProcessor(decimals=2)),
+        ]
+    )
+    model = DefendedClassifier(logistic(), chain, random_state=0)
+    # Without routing a Pipeline cannot take the inputs, and the defense says so.
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        clone(model).fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        model.fit(X, y)
+        proba = model.predict_proba(X[:50])
+    noise = model.defense_["noise"]
+    assert noise.input_shape_ == (64,)
+    P = model.estimator_.predict_proba(X[:50])
+    expected = model.defense_["round"].transform(noise.transform(P, inputs=X[:50]))
+    np.testing.assert_array_equal(proba, expected)
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        model.predict_proba(X[:50])  # routing switched off since
 
 
 def test_pipeline_and_grid_search_over_the_defense(iris):

@@ -6,7 +6,6 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
-from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -109,8 +108,31 @@ def test_history_records_each_network(digits_outputs):
     both.fit(P, y, inputs=X)
     last = both.history_[-1]
     assert np.isfinite(last["inversion"]) and np.isfinite(last["discriminator"])
-    # G's objective is eq. (9): L(G) - alpha * R(H) + beta * log(1 - I).
-    assert last["purifier"] < last["reconstruction"] + last["cross_entropy"]
+
+
+@pytest.mark.parametrize("lam, alpha", [(1.0, 0.0), (2.0, 3.0), (0.0, 0.5)])
+def test_objective_is_eq_2_minus_alpha_times_the_inversion_error(
+    digits_outputs, lam, alpha
+):
+    """A known answer: with G and H frozen (learning rates far below float32's
+    resolution), H's error recorded before G's step is the one G's step sees, so
+    each epoch's objective is exactly L(G) - alpha * R(H) of eqs. (2) and (5)."""
+    P, y, X, _ = digits_outputs
+    frozen = PurifierTransformer(
+        lam=lam,
+        alpha=alpha,
+        max_epochs=2,
+        lr=1e-300,
+        lr_inversion=1e-300,
+        random_state=0,
+    ).fit(P, y, inputs=X)
+    for epoch in frozen.history_:
+        inversion = epoch["inversion"] if alpha > 0 else 0.0
+        expected = (
+            epoch["reconstruction"] + lam * epoch["cross_entropy"] - alpha * inversion
+        )
+        np.testing.assert_allclose(epoch["purifier"], expected, rtol=1e-6)
+    assert frozen.history_[0]["reconstruction"] > 0  # not trivially zero
 
 
 def test_transform_is_deterministic_and_row_independent(digits_outputs):
@@ -159,19 +181,23 @@ def test_grid_search_over_alpha_in_a_pipeline():
     model = make_pipeline(
         StandardScaler(),
         DefendedClassifier(
-            MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0),
-            PurifierTransformer(max_epochs=30),
+            LogisticRegression(max_iter=300),
+            PurifierTransformer(max_epochs=30, inversion_hidden_layer_sizes=(32,)),
             random_state=0,
         ),
     )
     search = GridSearchCV(
-        model, {"defendedclassifier__defense__alpha": [0.0, 1.0]}, cv=2
+        model, {"defendedclassifier__defense__alpha": [0.0, 1.0]}, cv=2, refit=False
     ).fit(X, y)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_score_ > 0.5
-    fitted = search.best_estimator_[-1].defense_
-    if fitted.alpha > 0:
-        assert np.isfinite(fitted.history_[-1]["inversion"])
+    # Both branches, whichever setting wins: the parameter reaches the defense,
+    # and only alpha > 0 trains the inversion adversary on the routed inputs.
+    for alpha, trained in ((0.0, False), (1.0, True)):
+        fitted = clone(model).set_params(defendedclassifier__defense__alpha=alpha)
+        defense = fitted.fit(X, y)[-1].defense_
+        assert defense.alpha == alpha
+        assert np.isfinite(defense.history_[-1]["inversion"]) == trained
 
 
 def test_defended_classifier_gives_the_reference_inputs():
@@ -200,10 +226,17 @@ def test_cuda_without_cuda_is_a_clear_error(digits_outputs):
 )
 def test_cuda_matches_cpu_closely(digits_outputs):
     P, y, X, Q = digits_outputs
-    gpu = PurifierTransformer(alpha=1.0, max_epochs=3, random_state=0, device="cuda")
-    out = gpu.fit(P, y, inputs=X).transform(Q)
+    make = PurifierTransformer(alpha=1.0, max_epochs=3, random_state=0)
+    cpu = clone(make).fit(P, y, inputs=X)
+    gpu = clone(make).set_params(device="cuda").fit(P, y, inputs=X)
+    # Same initial weights and batch order; only float32 rounding differs.
+    for cpu_epoch, gpu_epoch in zip(cpu.history_, gpu.history_, strict=True):
+        for key in ("purifier", "reconstruction", "cross_entropy", "inversion"):
+            np.testing.assert_allclose(gpu_epoch[key], cpu_epoch[key], rtol=1e-3)
+    out = gpu.transform(Q)
+    assert next(gpu.purifier_.parameters()).device.type == "cuda"
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-9)
-    assert (out.argmax(axis=1) == Q.argmax(axis=1)).mean() > 0.8
+    np.testing.assert_allclose(out, cpu.transform(Q), atol=1e-3)
 
 
 @pytest.mark.parametrize(

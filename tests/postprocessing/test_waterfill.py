@@ -429,3 +429,22 @@ def test_property_simplex_budget_and_between(data):
     if TORCH is not None:
         p_torch = waterfill(TORCH.from_numpy(f), TORCH.from_numpy(q), budget)
         np.testing.assert_allclose(p_torch.numpy(), p, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "f, match",
+    [
+        ([[0.5, -0.1, 0.6]], r"f must hold probability vectors: row 0 has a negative"),
+        ([[0.5, 0.6, 0.1]], r"f must hold probability vectors: row 0 sums to 1.2"),
+        ([[np.nan, 0.5, 0.5]], "Input f contains NaN"),
+    ],
+)
+def test_tensors_are_refused_with_the_messages_of_arrays(f, match):
+    torch = pytest.importorskip("torch")
+    q = [[0.2, 0.3, 0.5]]
+    with pytest.raises(ValueError, match=match):
+        waterfill(np.array(f), np.array(q), 0.1)
+    with pytest.raises(ValueError, match=match):
+        waterfill(torch.tensor(f, dtype=torch.float64), torch.tensor(q), 0.1)
+    with pytest.raises(ValueError, match=match.replace("f ", "q ")):
+        waterfill(torch.tensor(q), torch.tensor(f, dtype=torch.float64), 0.1)
