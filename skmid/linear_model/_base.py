@@ -17,6 +17,8 @@ def _numeric_target(y):
     strings through to fail later in arithmetic; here any target that is not
     made of real numbers is refused by name.
     """
+    if y is None:  # validate_data says that y is required
+        return y
     try:
         kind = np.asarray(y).dtype.kind
     except ValueError:  # ragged: validate_data says what is wrong
@@ -35,10 +37,22 @@ def _numeric_target(y):
         raise ValueError(message) from exc
 
 
-def validate_regression_data(estimator, X, y):
-    """Validate the training data of a regressor, as float arrays."""
+def validate_regression_data(
+    estimator, X, y, *, accept_sparse=False, multi_output=False
+):
+    """Validate the training data of a regressor, as float arrays.
+
+    With ``accept_sparse``, a sparse ``X`` comes back in CSR format; with
+    ``multi_output``, ``y`` may be 2-D (a column vector stays 2-D).
+    """
     return validate_data(
-        estimator, X, _numeric_target(y), dtype=np.float64, y_numeric=True
+        estimator,
+        X,
+        _numeric_target(y),
+        dtype=np.float64,
+        y_numeric=True,
+        accept_sparse="csr" if accept_sparse else False,
+        multi_output=multi_output,
     )
 
 
@@ -50,18 +64,18 @@ class LinearPredictMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predicted values.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=np.float64, accept_sparse="csr", reset=False)
         with np.errstate(over="ignore", invalid="ignore"):  # refused just below
-            y_pred = X @ self.coef_ + self.intercept_
+            y_pred = X @ self.coef_.T + self.intercept_
         return check_finite_output(
             y_pred,
             source=f"{type(self).__name__}.predict",

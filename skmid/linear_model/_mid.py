@@ -4,7 +4,8 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg, optimize, sparse
+from scipy.sparse import linalg as sparse_linalg
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -83,6 +84,47 @@ def _standardise(A, weights, center):
     spread[constant] = 1.0
     scale = np.where(constant, 1.0, peak * spread)
     return A / spread, peak * offset, scale
+
+
+def _standardised_operator(X, weights, center):
+    """:func:`_standardise` of a sparse ``X``, as an operator; X is not densified.
+
+    Returns a :class:`~scipy.sparse.linalg.LinearOperator` whose products are
+    those of the standardised matrix, computed from ``X``'s (centering is a
+    rank-one correction), and the offset and scale.
+    """
+    peak = abs(X).max(axis=0).toarray().ravel()
+    peak[peak == 0] = 1.0
+    scaled = sparse.csr_matrix(X @ sparse.diags(1.0 / peak))
+    second = scaled.power(2).T @ weights
+    if center:
+        offset = scaled.T @ weights
+        # implicit zeros count in max and min: constant columns, exactly
+        constant = (
+            scaled.max(axis=0).toarray().ravel() == scaled.min(axis=0).toarray().ravel()
+        )
+        spread = np.sqrt(np.maximum(second - offset**2, 0.0))
+    else:
+        offset = np.zeros(X.shape[1])
+        spread = np.sqrt(second)
+        constant = spread == 0
+    constant |= spread == 0
+    spread[constant] = 1.0
+    keep = np.where(constant, 0.0, 1.0) / spread
+    scale = np.where(constant, 1.0, peak * spread)
+
+    def matvec(b):
+        b = np.ravel(b) * keep
+        return scaled @ b - offset @ b
+
+    def rmatvec(v):
+        v = np.ravel(v)
+        return (scaled.T @ v - offset * v.sum()) * keep
+
+    operator = sparse_linalg.LinearOperator(
+        X.shape, matvec=matvec, rmatvec=rmatvec, dtype=np.float64
+    )
+    return operator, peak * offset, scale
 
 
 def _in_bandwidths(z, sigma):
@@ -202,19 +244,35 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         ``grid_step``, or a small ``sigma`` against widely spread predictions,
         is refused with a ValueError that gives the grid size.
 
+    copy_X : bool, default=True
+        Accepted for compatibility with
+        :class:`~sklearn.linear_model.LinearRegression`: the fit never
+        modifies ``X``, so ``False`` changes nothing.
+    n_jobs : int, default=None
+        Accepted for compatibility with
+        :class:`~sklearn.linear_model.LinearRegression`; unused (the
+        objective's products are memory-bound and run on one thread).
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative (non-negative least
+        squares at ``lam=0``, bounded L-BFGS otherwise). Not available with a
+        sparse ``X``, as in :class:`~sklearn.linear_model.LinearRegression`.
+
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
-        Coefficients :math:`a`.
-    intercept_ : float
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients :math:`a` (one row per target for a 2-D ``y``).
+    intercept_ : float or ndarray of shape (n_targets,)
         Intercept :math:`b` (0.0 when ``fit_intercept=False``).
     n_iter_ : int
-        L-BFGS iterations (0 when ``lam=0``).
-    sigma_ : float
-        The bandwidth used.
+        L-BFGS iterations, over all targets (0 when ``lam=0``).
+    sigma_ : float or ndarray of shape (n_targets,)
+        The bandwidth used (per target).
     mi_penalty_ : float
         :math:`\tilde L_{lin}` of the training predictions at the solution, in
-        nats, computed as during the fit (exact or binned).
+        nats, computed as during the fit (exact or binned). For a 2-D ``y``,
+        the sum of the targets' penalties: each target is fitted with its own
+        penalty, and this sum bounds the entropy of the joint predictions
+        from above (entropy is subadditive).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -253,6 +311,9 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, FLOAT_MAX, closed="both")],
         "approximation": [StrOptions({"auto", "exact", "binned"})],
         "grid_step": [Interval(numbers.Real, 0, 1, closed="right")],
+        "copy_X": ["boolean"],
+        "n_jobs": [None, numbers.Integral],
+        "positive": ["boolean"],
     }
 
     def __init__(
@@ -265,6 +326,9 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         tol=1e-8,
         approximation="auto",
         grid_step=0.1,
+        copy_X=True,
+        n_jobs=None,
+        positive=False,
     ):
         self.lam = lam
         self.sigma = sigma
@@ -273,6 +337,9 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         self.tol = tol
         self.approximation = approximation
         self.grid_step = grid_step
+        self.copy_X = copy_X
+        self.n_jobs = n_jobs
+        self.positive = positive
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -280,10 +347,12 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Target values.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. A sparse ``X`` stays sparse: the fit only needs
+            products with it (it is not accepted with ``positive=True``, as in
+            :class:`~sklearn.linear_model.LinearRegression`).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values; each target is fitted with its own penalty.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows.
 
@@ -292,7 +361,14 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_regression_data(self, X, y)
+        X, y = validate_regression_data(
+            self, X, y, accept_sparse=True, multi_output=True
+        )
+        if self.positive and sparse.issparse(X):
+            raise TypeError(
+                "Sparse data was passed for X, but dense data is required. "
+                "positive=True needs a dense X."
+            )
         sample_weight = _check_sample_weight(
             sample_weight,
             X,
@@ -306,17 +382,54 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
 
         # Everything below runs on standardised columns and target, where no
         # sum or product can overflow whatever the magnitude of the data:
-        # X = x_offset + x_scale * Xs, y = y_offset + y_scale * ys.
-        Xs, x_offset, x_scale = _standardise(X, weights, self.fit_intercept)
+        # X = x_offset + x_scale * Xs, y = y_offset + y_scale * ys. A sparse X
+        # is standardised implicitly, as an operator.
+        if sparse.issparse(X):
+            Xs, x_offset, x_scale = _standardised_operator(
+                X, weights, self.fit_intercept
+            )
+        else:
+            Xs, x_offset, x_scale = _standardise(X, weights, self.fit_intercept)
+        approximation = self.approximation
+        if approximation == "auto":
+            approximation = (
+                "binned" if X.shape[0] > AUTO_BINNED_MIN_SAMPLES else "exact"
+            )
+        targets = y[:, None] if y.ndim == 1 else y
+        self.n_iter_ = 0
+        coefs, intercepts, sigmas, penalties = [], [], [], []
+        for k in range(targets.shape[1]):
+            beta, y_offset, y_scale, sigma, penalty = self._fit_target(
+                Xs, targets[:, k], sample_weight, weights, approximation
+            )
+            coefs.append(beta * (y_scale / x_scale))
+            intercepts.append(
+                y_offset - y_scale * float(beta @ (x_offset / x_scale))
+                if self.fit_intercept
+                else 0.0
+            )
+            sigmas.append(sigma * y_scale)
+            penalties.append(penalty + np.log(y_scale))
+        if y.ndim == 1:
+            self.coef_, self.intercept_ = coefs[0], float(intercepts[0])
+            self.sigma_ = float(sigmas[0])
+        else:
+            self.coef_, self.intercept_ = np.array(coefs), np.array(intercepts)
+            self.sigma_ = np.array(sigmas, dtype=np.float64)
+        self.mi_penalty_ = float(np.sum(penalties))
+        check_finite_output(
+            np.r_[np.ravel(self.coef_), self.intercept_, self.sigma_, self.mi_penalty_],
+            source="MIDLinearRegression's fit",
+            remedy="the coefficients, of the order of scale(y) / scale(X), overflow; "
+            "rescale X or y",
+        )
+        return self
+
+    def _fit_target(self, Xs, y, sample_weight, weights, approximation):
+        """Standardised coefficients, y's offset and scale, sigma and penalty."""
         ys, y_offset, y_scale = _standardise(y[:, None], weights, self.fit_intercept)
         ys, y_offset, y_scale = ys[:, 0], float(y_offset[0]), float(y_scale[0])
-
-        root_w = np.sqrt(weights)
-        # A relative cutoff on the singular values gives the minimum-norm
-        # solution on rank-deficient designs (complete one-hot groups with an
-        # intercept), where the default cutoff can return huge coefficients
-        # along the null space.
-        beta = linalg.lstsq(Xs * root_w[:, None], ys * root_w, cond=RANK_RTOL)[0]
+        beta = self._least_squares(Xs, ys, weights)
         if self.sigma == "auto":
             sigma = silverman_bandwidth(Xs @ beta, sample_weight) or 1.0
         else:
@@ -326,39 +439,52 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
                     f"sigma={self.sigma!r} is too large for the scale of y "
                     f"({y_scale:.3g}): the bandwidth overflows."
                 )
-        approximation = self.approximation
-        if approximation == "auto":
-            approximation = (
-                "binned" if X.shape[0] > AUTO_BINNED_MIN_SAMPLES else "exact"
-            )
         if approximation == "binned":
             self._check_grid(Xs @ beta, sigma)
-
-        self.n_iter_ = 0
         if self.lam > 0:
             # the objective divided by y_scale**2: the penalty weighs lam_std
             lam_std = self.lam / y_scale / y_scale
             beta = self._minimise(Xs, ys, weights, beta, sigma, approximation, lam_std)
-
-        z = Xs @ beta
         penalty = mixture_entropy(
-            z, weights, sigma, approximation=approximation, grid_step=self.grid_step
+            Xs @ beta,
+            weights,
+            sigma,
+            approximation=approximation,
+            grid_step=self.grid_step,
         )[0]
-        self.coef_ = beta * (y_scale / x_scale)
-        self.intercept_ = (
-            y_offset - y_scale * float(beta @ (x_offset / x_scale))
-            if self.fit_intercept
-            else 0.0
-        )
-        self.sigma_ = float(sigma * y_scale)
-        self.mi_penalty_ = float(penalty + np.log(y_scale))
-        check_finite_output(
-            np.r_[self.coef_, self.intercept_, self.sigma_, self.mi_penalty_],
-            source="MIDLinearRegression's fit",
-            remedy="the coefficients, of the order of scale(y) / scale(X), overflow; "
-            "rescale X or y",
-        )
-        return self
+        return beta, y_offset, y_scale, sigma, penalty
+
+    def _least_squares(self, Xs, ys, weights):
+        """The weighted least-squares solution (``lam=0``) on standardised data."""
+        root_w = np.sqrt(weights)
+        if isinstance(Xs, sparse_linalg.LinearOperator):
+            weighted = sparse_linalg.LinearOperator(
+                Xs.shape,
+                matvec=lambda b: root_w * Xs.matvec(b),
+                rmatvec=lambda v: Xs.rmatvec(root_w * v),
+                dtype=np.float64,
+            )
+            # from zero, LSQR converges to the minimum-norm solution
+            return sparse_linalg.lsqr(
+                weighted,
+                ys * root_w,
+                atol=self.tol,
+                btol=self.tol,
+                iter_lim=max(self.max_iter, 10 * Xs.shape[1]),
+            )[0]
+        if self.positive:
+            return optimize.nnls(Xs * root_w[:, None], ys * root_w)[0]
+        # A relative cutoff on the singular values gives the minimum-norm
+        # solution on rank-deficient designs (complete one-hot groups with an
+        # intercept), where the default cutoff can return huge coefficients
+        # along the null space.
+        return linalg.lstsq(Xs * root_w[:, None], ys * root_w, cond=RANK_RTOL)[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags
 
     def _check_grid(self, z, sigma):
         n_grid = grid_size(_in_bandwidths(z, sigma), self.grid_step)
@@ -380,6 +506,8 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
         else:
             weight_mse, weight_penalty = 1.0 / lam_std, 1.0
         stage_sigma = [sigma]
+        # positive coefficients are positive standardised ones (scales > 0)
+        bounds = [(0.0, None)] * Xs.shape[1] if self.positive else None
 
         def objective(beta):
             z = Xs @ beta
@@ -412,6 +540,7 @@ class MIDLinearRegression(LinearPredictMixin, RegressorMixin, BaseEstimator):
                     beta,
                     jac=True,
                     method="L-BFGS-B",
+                    bounds=bounds,
                     options={
                         "maxiter": self.max_iter,
                         "gtol": self.tol,

@@ -156,7 +156,7 @@ class DPID3Classifier(BaseCategoricalTree):
             )
         return scale
 
-    def _grow(self, codes, values, y_codes):
+    def _grow(self, codes, values, y_codes, sample_weight):
         rng = check_random_state(self.random_state)
         quality, sensitivity = _QUALITIES[self.criterion]
         # Everything below uses the scale 1 / epsilon' rather than epsilon',

@@ -29,6 +29,16 @@ class CategoricalTree:
         counts for :class:`DPID3Classifier`).
     n_node_samples : ndarray of shape (node_count,)
         Training rows that reached the node.
+    weighted_n_node_samples : ndarray of shape (node_count,)
+        Their total weight (the sum of ``value``'s row).
+    impurity : ndarray of shape (node_count,)
+        Impurity of the node's class counts under the tree's criterion (NaN
+        where the tree has none).
+    children_left, children_right : ndarray of shape (node_count,)
+        scikit-learn's binary view, for a tree whose splits are all numeric
+        without a missing-value branch: the ``<=`` and ``>`` children, -1 at
+        leaves. Reading them raises an AttributeError for a tree with a
+        multiway split (use :meth:`children`).
     parent : ndarray of shape (node_count,)
         Parent node, -1 for the root.
     depth : ndarray of shape (node_count,)
@@ -57,6 +67,8 @@ class CategoricalTree:
         n_slots,
         slot_child,
         categories,
+        weighted_n_node_samples=None,
+        impurity=None,
     ):
         self.feature = feature
         self.threshold = threshold
@@ -68,6 +80,14 @@ class CategoricalTree:
         self.n_slots = n_slots
         self.slot_child = slot_child
         self.categories = categories
+        self.weighted_n_node_samples = (
+            value.sum(axis=1)
+            if weighted_n_node_samples is None
+            else weighted_n_node_samples
+        )
+        self.impurity = (
+            np.full(feature.shape[0], np.nan) if impurity is None else impurity
+        )
 
     @property
     def node_count(self):
@@ -76,6 +96,29 @@ class CategoricalTree:
     @property
     def n_classes(self):
         return self.value.shape[1]
+
+    def _binary_children(self, side):
+        child = np.full(self.node_count, -1, dtype=np.int64)
+        for node in np.flatnonzero(self.feature >= 0):
+            slots = self.slot_child[
+                self.slot_start[node] : self.slot_start[node] + self.n_slots[node]
+            ]
+            if self.categories[self.feature[node]] is not None or slots[2] >= 0:
+                raise AttributeError(
+                    f"node {node} has a multiway split (categorical, or numeric "
+                    "with a missing-value branch): children_left and "
+                    "children_right describe binary trees only; use children(node)"
+                )
+            child[node] = slots[side]
+        return child
+
+    @property
+    def children_left(self):
+        return self._binary_children(0)
+
+    @property
+    def children_right(self):
+        return self._binary_children(1)
 
     @property
     def max_depth(self):

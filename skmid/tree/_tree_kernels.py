@@ -47,8 +47,8 @@ N_NODE_COLUMNS = 7
 # is NODE_START before a node is looked at, then SEARCH_FORCED or SEARCH_ALL
 # while its features are searched from POSITION on.
 NEXT_NODE, N_NODES, N_SLOTS_USED = 0, 1, 2
-PHASE, POSITION, BEST_FEATURE, BEST_CHILDREN = 3, 4, 5, 6
-N_PROGRESS = 7
+PHASE, POSITION, BEST_FEATURE, BEST_CHILDREN, N_VALID = 3, 4, 5, 6, 7
+N_PROGRESS = 8
 BEST_SCORE, BEST_THRESHOLD = range(2)
 N_BEST = 2
 NODE_START, SEARCH_FORCED, SEARCH_ALL = range(3)
@@ -148,6 +148,25 @@ def _split_score(
 
 
 @njit(cache=True)
+def _next_random(state):
+    """splitmix64: the next 64-bit random integer of the generator ``state[0]``."""
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def _shuffle(order, state):
+    """Fisher-Yates shuffle of ``order`` in place (the modulo bias is < 2**-50)."""
+    n = order.shape[0]
+    for i in range(n - 1):
+        j = i + np.int64(_next_random(state) % np.uint64(n - i))
+        order[i], order[j] = order[j], order[i]
+
+
+@njit(cache=True)
 def _used_on_path(nodes, node, f):
     t = nodes[node, PARENT]
     while t >= 0:
@@ -179,6 +198,12 @@ def build_tree(
     min_samples_leaf,
     priority_feature,
     priority_depth,
+    sample_weight=None,
+    min_weight_leaf=0.0,
+    min_impurity_decrease=0.0,
+    max_features=-1,
+    seed=0,
+    random_split=False,
     work_per_call=WORK_PER_CALL,
 ):
     """Grow an ID3/C4.5 tree with the MID output-entropy penalty.
@@ -186,36 +211,62 @@ def build_tree(
     ``codes[i, f]`` is the category code of categorical feature ``f``
     (``0 .. n_categories[f] - 1``); ``values[i, f]`` the value of numeric
     feature ``f`` (NaN = missing, finite otherwise). Returns the node arrays
-    (see module doc).
+    (see module doc), then the rows per node and the score of each split
+    (NaN at leaves).
+
+    With ``sample_weight``, class counts, the node shares of the criterion and
+    the penalty's output distribution are weighted (integer weights act as
+    repeated rows); ``min_samples_split`` and ``min_samples_leaf`` count rows,
+    ``min_weight_leaf`` bounds the weight of every non-empty child, and a
+    split is made only if its score reaches ``min_impurity_decrease`` (at
+    ``lam=0`` the score is scikit-learn's weighted impurity decrease).
+
+    With ``0 < max_features < n_features``, each node visits the features in
+    a random order (drawn from ``seed``) and stops after ``max_features`` of
+    them gave a valid split, or goes on until one does, as scikit-learn's.
+    With ``random_split``, a numeric feature offers one threshold drawn
+    uniformly between its smallest and largest value at the node (and the
+    split of present from missing values), as scikit-learn's random splitter.
 
     The growth runs in calls of :func:`grow_nodes` of about ``work_per_call``
     row visits each, which return to Python (where Ctrl-C is seen); the node
     arrays are enlarged here, between calls.
     """
     n_samples = y.shape[0]
+    if sample_weight is None:
+        sample_weight = np.ones(n_samples)
     # the most children one split creates: its feature's categories, or the
     # slots of a numeric split
     max_children = max(NUMERIC_SLOTS, int(n_categories.max(initial=0)))
     nodes = np.zeros((64, N_NODE_COLUMNS), dtype=np.int64)
     threshold = np.full(64, np.nan)
+    score = np.full(64, np.nan)
     value = np.zeros((64, n_classes))
     slot_child = np.full(64, -1, dtype=np.int64)
     nodes[0, FEATURE] = -1
     nodes[0, PARENT] = -1
     nodes[0, END] = n_samples
-    value[0] = np.bincount(y, minlength=n_classes)
+    value[0] = np.bincount(y, weights=sample_weight, minlength=n_classes)
     predicted = np.zeros(n_classes)
-    predicted[np.argmax(value[0])] = n_samples
-    samples = np.arange(n_samples, dtype=np.int64)
+    predicted[np.argmax(value[0])] = value[0].sum()
+    # rows of zero weight take no part in the splits, as in scikit-learn
+    samples = np.flatnonzero(sample_weight > 0).astype(np.int64)
+    nodes[0, END] = samples.shape[0]
     buffer = np.empty_like(samples)
     progress = np.zeros(N_PROGRESS, dtype=np.int64)
     progress[N_NODES] = 1
     best = np.zeros(N_BEST)
+    n_features = codes.shape[1]
+    if max_features <= 0 or max_features >= n_features:
+        max_features = n_features
+    feature_order = feature_order.copy()
+    rng_state = np.array([seed], dtype=np.uint64)
     while progress[NEXT_NODE] < progress[N_NODES]:
         needed = progress[N_NODES] + max_children
         if needed > nodes.shape[0]:
             nodes = _enlarge(nodes, needed, 0)
             threshold = _enlarge(threshold, needed, np.nan)
+            score = _enlarge(score, needed, np.nan)
             value = _enlarge(value, needed, 0.0)
         needed = progress[N_SLOTS_USED] + max_children
         if needed > slot_child.shape[0]:
@@ -226,6 +277,8 @@ def build_tree(
             is_numeric,
             n_categories,
             y,
+            sample_weight,
+            float(value[0].sum()),
             feature_order,
             criterion,
             penalty,
@@ -233,10 +286,16 @@ def build_tree(
             max_depth,
             min_samples_split,
             min_samples_leaf,
+            float(min_weight_leaf),
+            float(min_impurity_decrease),
+            max_features,
+            random_split,
+            rng_state,
             priority_feature,
             priority_depth,
             nodes,
             threshold,
+            score,
             value,
             slot_child,
             samples,
@@ -259,6 +318,8 @@ def build_tree(
         nodes[:n_nodes, SLOT_START].copy(),
         nodes[:n_nodes, N_SLOTS].copy(),
         slot_child[: progress[N_SLOTS_USED]].copy(),
+        nodes[:n_nodes, END] - nodes[:n_nodes, START],
+        score[:n_nodes].copy(),
     )
 
 
@@ -269,6 +330,8 @@ def grow_nodes(
     is_numeric,
     n_categories,
     y,
+    sample_weight,
+    n_total,
     feature_order,
     criterion,
     penalty,
@@ -276,10 +339,16 @@ def grow_nodes(
     max_depth,
     min_samples_split,
     min_samples_leaf,
+    min_weight_leaf,
+    min_impurity_decrease,
+    max_features,
+    random_split,
+    rng_state,
     priority_feature,
     priority_depth,
     nodes,
     threshold,
+    split_score,
     value,
     slot_child,
     samples,
@@ -303,12 +372,12 @@ def grow_nodes(
     A node first searches the priority feature alone where it is forced
     (``SEARCH_FORCED``), taking any valid split it gives; otherwise, or if it
     gives none, every feature (``SEARCH_ALL``), splitting only for a score of
-    at least 0.
+    at least ``min_impurity_decrease``. ``n_total`` is the total weight.
     """
-    n_samples, n_features = codes.shape
-    n_total = float(n_samples)
+    n_features = codes.shape[1]
     n_classes = value.shape[1]
     hist = np.zeros((max_children, n_classes))
+    rows = np.zeros(max_children, dtype=np.int64)
     node = progress[NEXT_NODE]
     n_nodes = progress[N_NODES]
     n_slot_used = progress[N_SLOTS_USED]
@@ -316,6 +385,7 @@ def grow_nodes(
     position = progress[POSITION]
     best_feature = progress[BEST_FEATURE]
     best_children = progress[BEST_CHILDREN]
+    n_valid = progress[N_VALID]
     best_score = best[BEST_SCORE]
     best_threshold = best[BEST_THRESHOLD]
     work = 0
@@ -325,6 +395,9 @@ def grow_nodes(
         n_node = hi - lo
         node_depth = nodes[node, DEPTH]
         counts = value[node]
+        node_weight = 0.0
+        for k in range(n_classes):
+            node_weight += counts[k]
         if phase == NODE_START:
             if (
                 n_nodes + max_children > nodes.shape[0]
@@ -333,7 +406,7 @@ def grow_nodes(
                 break
             work += 1
             if (
-                counts[_argmax(counts)] == n_node
+                counts[_argmax(counts)] >= node_weight
                 or n_node < min_samples_split
                 or (max_depth >= 0 and node_depth >= max_depth)
             ):
@@ -342,13 +415,18 @@ def grow_nodes(
             forced = priority_feature >= 0 and node_depth == priority_depth
             phase = SEARCH_FORCED if forced else SEARCH_ALL
             position = 0
+            n_valid = 0
+            if max_features < n_features:
+                _shuffle(feature_order, rng_state)
             best_score = -np.inf
             best_feature = -1
             best_threshold = np.nan
             best_children = 0
 
         n_candidates = 1 if phase == SEARCH_FORCED else n_features
-        if position < n_candidates:
+        if position < n_candidates and (
+            phase == SEARCH_FORCED or n_valid < max_features
+        ):
             f = priority_feature if phase == SEARCH_FORCED else feature_order[position]
             position += 1
             if phase == SEARCH_ALL and f == priority_feature:
@@ -359,18 +437,23 @@ def grow_nodes(
                 score, cut = _best_numeric_split(
                     values,
                     y,
+                    sample_weight,
                     samples,
                     lo,
                     hi,
                     f,
                     counts,
+                    node_weight,
                     n_total,
                     criterion,
                     penalty,
                     lam,
                     predicted,
                     min_samples_leaf,
+                    min_weight_leaf,
                     hist[:NUMERIC_SLOTS],
+                    random_split,
+                    rng_state,
                 )
                 m = NUMERIC_SLOTS
             else:
@@ -381,19 +464,25 @@ def grow_nodes(
                 score, cut = _categorical_score(
                     codes,
                     y,
+                    sample_weight,
                     samples,
                     lo,
                     hi,
                     f,
                     counts,
+                    node_weight,
                     n_total,
                     criterion,
                     penalty,
                     lam,
                     predicted,
                     min_samples_leaf,
+                    min_weight_leaf,
                     hist[:m],
+                    rows[:m],
                 )
+            if score > -np.inf:
+                n_valid += 1
             if score > best_score:
                 best_score = score
                 best_feature = f
@@ -406,13 +495,17 @@ def grow_nodes(
             phase = SEARCH_ALL
             position = 0
             continue
-        if best_feature >= 0 and (phase == SEARCH_FORCED or best_score >= 0.0):
+        if best_feature >= 0 and (
+            phase == SEARCH_FORCED or best_score >= min_impurity_decrease
+        ):
             work += 2 * n_node
+            split_score[node] = best_score
             n_nodes, n_slot_used = _split(
                 codes,
                 values,
                 is_numeric,
                 y,
+                sample_weight,
                 nodes,
                 threshold,
                 value,
@@ -427,6 +520,7 @@ def grow_nodes(
                 n_nodes,
                 n_slot_used,
                 hist,
+                rows,
             )
         phase = NODE_START
         node += 1
@@ -437,6 +531,7 @@ def grow_nodes(
     progress[POSITION] = position
     progress[BEST_FEATURE] = best_feature
     progress[BEST_CHILDREN] = best_children
+    progress[N_VALID] = n_valid
     best[BEST_SCORE] = best_score
     best[BEST_THRESHOLD] = best_threshold
 
@@ -445,28 +540,34 @@ def grow_nodes(
 def _categorical_score(
     codes,
     y,
+    sample_weight,
     samples,
     lo,
     hi,
     f,
     counts,
+    node_weight,
     n_total,
     criterion,
     penalty,
     lam,
     predicted,
     min_samples_leaf,
+    min_weight_leaf,
     hist,
+    rows,
 ):
     """Score of the multiway split on categorical feature ``f`` (-inf: invalid)."""
     hist[:] = 0.0
+    rows[:] = 0
     for s in range(lo, hi):
         i = samples[s]
-        hist[codes[i, f], y[i]] += 1.0
-    if not _valid_children(hist, min_samples_leaf):
+        hist[codes[i, f], y[i]] += sample_weight[i]
+        rows[codes[i, f]] += 1
+    if not _valid_children(hist, rows, min_samples_leaf, min_weight_leaf):
         return -np.inf, np.nan
     score = _split_score(
-        hist, counts, hi - lo, n_total, criterion, lam, penalty, predicted
+        hist, counts, node_weight, n_total, criterion, lam, penalty, predicted
     )
     return score, np.nan
 
@@ -477,6 +578,7 @@ def _split(
     values,
     is_numeric,
     y,
+    sample_weight,
     nodes,
     threshold,
     value,
@@ -491,6 +593,7 @@ def _split(
     n_nodes,
     n_slot_used,
     child_counts,
+    child_rows,
 ):
     """Split ``node`` on ``f``, appending its non-empty children.
 
@@ -503,13 +606,16 @@ def _split(
     lo = nodes[node, START]
     hi = nodes[node, END]
     child_counts[:n_children] = 0.0
+    child_rows[:n_children] = 0
     for s in range(lo, hi):
         i = samples[s]
-        child_counts[_child_slot(codes, values, i, f, is_numeric[f], cut), y[i]] += 1.0
+        c = _child_slot(codes, values, i, f, is_numeric[f], cut)
+        child_counts[c, y[i]] += sample_weight[i]
+        child_rows[c] += 1
     offsets = np.zeros(n_children + 1, dtype=np.int64)
     n_non_empty = 0
     for c in range(n_children):
-        size = int(_row_sum(child_counts, c))
+        size = child_rows[c]
         offsets[c + 1] = offsets[c] + size
         if size > 0:
             n_non_empty += 1
@@ -527,7 +633,7 @@ def _split(
     nodes[node, SLOT_START] = n_slot_used
     nodes[node, N_SLOTS] = n_children
     slot_child[n_slot_used : n_slot_used + n_children] = -1
-    predicted[_argmax(value[node])] -= hi - lo
+    predicted[_argmax(value[node])] -= _row_sum(value, node)
     for c in range(n_children):
         if offsets[c + 1] == offsets[c]:
             continue
@@ -543,19 +649,19 @@ def _split(
         threshold[child] = np.nan
         value[child] = child_counts[c]
         slot_child[n_slot_used + c] = child
-        predicted[_argmax(child_counts[c])] += offsets[c + 1] - offsets[c]
+        predicted[_argmax(child_counts[c])] += _row_sum(child_counts, c)
     return n_nodes, n_slot_used + n_children
 
 
 @njit(cache=True)
-def _valid_children(hist, min_samples_leaf):
-    """At least two non-empty children, each with >= min_samples_leaf rows."""
+def _valid_children(hist, rows, min_samples_leaf, min_weight_leaf):
+    """At least two non-empty children, each with >= min_samples_leaf rows
+    and >= min_weight_leaf weight."""
     non_empty = 0
     for c in range(hist.shape[0]):
-        size = _row_sum(hist, c)
-        if size > 0.0:
+        if rows[c] > 0:
             non_empty += 1
-            if size < min_samples_leaf:
+            if rows[c] < min_samples_leaf or _row_sum(hist, c) < min_weight_leaf:
                 return False
     return non_empty >= 2
 
@@ -574,58 +680,154 @@ def _child_slot(codes, values, i, f, numeric, cut):
 def _best_numeric_split(
     values,
     y,
+    sample_weight,
     samples,
     lo,
     hi,
     f,
     counts,
+    node_weight,
     n_total,
     criterion,
     penalty,
     lam,
     predicted,
     min_samples_leaf,
+    min_weight_leaf,
     hist,
+    random_split,
+    rng_state,
 ):
     """Best C4.5 threshold of numeric feature ``f`` (midpoints; NaN = own child)."""
     n_node = hi - lo
     keys = np.empty(n_node)
     labels = np.empty(n_node, dtype=np.int64)
+    weights = np.empty(n_node)
     n_present = 0
     hist[:] = 0.0
     for s in range(lo, hi):
         i = samples[s]
         v = values[i, f]
         if np.isnan(v):
-            hist[2, y[i]] += 1.0
+            hist[2, y[i]] += sample_weight[i]
         else:
             keys[n_present] = v
             labels[n_present] = y[i]
+            weights[n_present] = sample_weight[i]
             n_present += 1
     order = np.argsort(keys[:n_present], kind="mergesort")
     for j in range(n_present):
-        hist[1, labels[j]] += 1.0
+        hist[1, labels[j]] += weights[j]
     n_missing = n_node - n_present
-    if 0 < n_missing < min_samples_leaf:
+    if 0 < n_missing and (
+        n_missing < min_samples_leaf or _row_sum(hist, 2) < min_weight_leaf
+    ):
         return -np.inf, np.nan
     best = -np.inf
     best_cut = np.nan
+    if (
+        n_missing > 0
+        and n_present >= min_samples_leaf
+        and _row_sum(hist, 1) >= min_weight_leaf
+    ):
+        # present values against missing ones: the split a feature constant
+        # where present still offers
+        best = _split_score(
+            hist, counts, node_weight, n_total, criterion, lam, penalty, predicted
+        )
+        best_cut = keys[order[n_present - 1]]
+    if random_split:
+        return _random_numeric_split(
+            keys[:n_present],
+            labels[:n_present],
+            weights[:n_present],
+            counts,
+            node_weight,
+            n_total,
+            criterion,
+            penalty,
+            lam,
+            predicted,
+            min_samples_leaf,
+            min_weight_leaf,
+            hist,
+            best,
+            best_cut,
+            rng_state,
+        )
     for j in range(n_present - 1):
         k = labels[order[j]]
-        hist[0, k] += 1.0
-        hist[1, k] -= 1.0
+        hist[0, k] += weights[order[j]]
+        hist[1, k] -= weights[order[j]]
         left = keys[order[j]]
         right = keys[order[j + 1]]
         if left == right:
             continue
         if j + 1 < min_samples_leaf or n_present - j - 1 < min_samples_leaf:
             continue
+        if min_weight_leaf > 0.0 and (
+            _row_sum(hist, 0) < min_weight_leaf or _row_sum(hist, 1) < min_weight_leaf
+        ):
+            continue
         score = _split_score(
-            hist, counts, n_node, n_total, criterion, lam, penalty, predicted
+            hist, counts, node_weight, n_total, criterion, lam, penalty, predicted
         )
         if score > best:
             best = score
             best_cut = _separating_threshold(left, right)
+    return best, best_cut
+
+
+@njit(cache=True)
+def _random_numeric_split(
+    keys,
+    labels,
+    weights,
+    counts,
+    node_weight,
+    n_total,
+    criterion,
+    penalty,
+    lam,
+    predicted,
+    min_samples_leaf,
+    min_weight_leaf,
+    hist,
+    best,
+    best_cut,
+    rng_state,
+):
+    """scikit-learn's random splitter: one threshold drawn uniformly between
+    the smallest and largest present value (``hist[1]`` holds every present
+    row on entry), kept if it beats ``best``."""
+    n_present = keys.shape[0]
+    if n_present < 2:
+        return best, best_cut
+    low = keys.min()
+    high = keys.max()
+    if not low < high:
+        return best, best_cut
+    u = np.float64(_next_random(rng_state) >> np.uint64(11)) / 9007199254740992.0
+    cut = low / 2.0 + high / 2.0 + (u - 0.5) * (high / 2.0 - low / 2.0) * 2.0
+    if not (low <= cut and cut < high):
+        cut = low
+    n_left = 0
+    for j in range(n_present):
+        if keys[j] <= cut:
+            hist[0, labels[j]] += weights[j]
+            hist[1, labels[j]] -= weights[j]
+            n_left += 1
+    if n_left < min_samples_leaf or n_present - n_left < min_samples_leaf:
+        return best, best_cut
+    if min_weight_leaf > 0.0 and (
+        _row_sum(hist, 0) < min_weight_leaf or _row_sum(hist, 1) < min_weight_leaf
+    ):
+        return best, best_cut
+    score = _split_score(
+        hist, counts, node_weight, n_total, criterion, lam, penalty, predicted
+    )
+    if score > best:
+        return score, cut
     return best, best_cut
 
 

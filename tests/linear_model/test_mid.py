@@ -139,3 +139,54 @@ def test_feature_names_and_grid_search_in_pipeline(data):
         cv=3,
     ).fit(frame, data.target)
     assert search.best_params_["midlinearregression__lam"] == 0.0
+
+
+@pytest.mark.parametrize("lam", [0.0, 2.0])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sparse_X_gives_the_dense_fit(data, lam, fit_intercept):
+    from scipy import sparse
+
+    X = data.data.copy()
+    X[X < 0.3] = 0.0
+    params = {"lam": lam, "fit_intercept": fit_intercept, "tol": 1e-10}
+    dense = MIDLinearRegression(**params).fit(X, data.target)
+    sparse_fit = MIDLinearRegression(**params).fit(sparse.csr_matrix(X), data.target)
+    np.testing.assert_allclose(
+        sparse_fit.predict(sparse.csr_matrix(X)), dense.predict(X), rtol=0, atol=1e-4
+    )
+    assert sparse_fit.mi_penalty_ == pytest.approx(dense.mi_penalty_, abs=1e-4)
+
+
+def test_multi_target_is_one_penalised_fit_per_target(data):
+    X, y = data.data, data.target
+    Y = np.c_[y, -2.0 * y + 1.0]
+    both = MIDLinearRegression(lam=1.0).fit(X, Y)
+    singles = [MIDLinearRegression(lam=1.0).fit(X, Y[:, k]) for k in range(2)]
+    assert both.coef_.shape == (2, X.shape[1]) and both.sigma_.shape == (2,)
+    for k, single in enumerate(singles):
+        np.testing.assert_allclose(both.coef_[k], single.coef_, rtol=1e-7, atol=1e-9)
+        assert both.intercept_[k] == pytest.approx(single.intercept_)
+    assert both.mi_penalty_ == pytest.approx(sum(m.mi_penalty_ for m in singles))
+    np.testing.assert_allclose(
+        both.predict(X), np.c_[singles[0].predict(X), singles[1].predict(X)]
+    )
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0])
+def test_positive_keeps_coefficients_non_negative(lam):
+    from scipy.optimize import nnls
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(size=200)
+    model = MIDLinearRegression(lam=lam, positive=True, fit_intercept=False).fit(X, y)
+    assert np.all(model.coef_ >= 0.0)
+    if lam == 0.0:  # non-negative least squares
+        np.testing.assert_allclose(model.coef_, nnls(X, y)[0], atol=1e-8)
+    else:
+        free = MIDLinearRegression(lam=lam, fit_intercept=False).fit(X, y)
+        assert np.any(free.coef_ < 0)
+    with pytest.raises(TypeError, match="dense data is required"):
+        from scipy import sparse
+
+        model.fit(sparse.csr_matrix(X), y)
