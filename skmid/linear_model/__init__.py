@@ -2,5 +2,6 @@
 
 from ._adassp import AdaSSPLinearRegression
 from ._mid import MIDLinearRegression
+from ._mid_logistic import MIDLogisticRegression
 
-__all__ = ["AdaSSPLinearRegression", "MIDLinearRegression"]
+__all__ = ["AdaSSPLinearRegression", "MIDLinearRegression", "MIDLogisticRegression"]

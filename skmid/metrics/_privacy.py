@@ -159,3 +159,78 @@ def conditional_mutual_information(y_true, y_prob, *, labels=None):
         float(kl.mean()), source="conditional_mutual_information of y_prob"
     )
     return max(cmi, 0.0)
+
+
+def output_mutual_information(y_prob, *, sample_weight=None):
+    r"""Mutual information :math:`I(X; \hat Y)` between the rows and the output.
+
+    The quantity the MID defense penalises (Wang, Zhang and Jia 2021, eq. 1),
+    for a classifier whose answer :math:`\hat Y` on row :math:`x_i` is drawn
+    from (or summarises) its probability vector :math:`p_i`, over the
+    empirical distribution of the rows:
+
+    .. math::
+
+        I(X; \hat Y) = H(\bar p) - \sum_i w_i H(p_i)
+        = \sum_i w_i \, \mathrm{KL}(p_i \,\|\, \bar p), \qquad
+        \bar p = \sum_i w_i p_i,
+
+    with :math:`w_i = 1/n`, or ``sample_weight`` normalised to sum to 1. It is
+    exact (no estimate of a density is involved), 0 when every row gets the
+    same output, and at most :math:`\log K` (reached when the rows get
+    distinct one-hot outputs equally often over all :math:`K` classes).
+    Unlike :func:`conditional_mutual_information` it does not condition on
+    the true label: the information a correct classifier must carry about
+    its labels counts too. In nats.
+
+    Parameters
+    ----------
+    y_prob : array-like of shape (n_samples, n_classes)
+        The model's probability vectors.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the rows, not all zero; None weighs them
+        equally.
+
+    Returns
+    -------
+    mi : float
+        :math:`I(X; \hat Y)` in nats, in :math:`[0, \log K]`.
+
+    Examples
+    --------
+    >>> from skmid.metrics import output_mutual_information
+    >>> output_mutual_information([[0.7, 0.3], [0.7, 0.3]])
+    0.0
+    >>> round(output_mutual_information([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), 4)
+    1.0986
+    """
+    y_prob = check_probability_matrix(y_prob, input_name="y_prob")
+    if sample_weight is None:
+        weights = np.full(y_prob.shape[0], 1.0 / y_prob.shape[0])
+    else:
+        from sklearn.utils.validation import _check_sample_weight
+
+        try:
+            weights = _check_sample_weight(
+                sample_weight, y_prob, ensure_non_negative=True
+            )
+        except ValueError as error:
+            raise ValueError(f"Invalid sample_weight: {error}") from error
+        peak = weights.max()
+        if not peak > 0:
+            raise ValueError("sample_weight must not be all zero.")
+        weights = weights / peak
+        weights = weights / weights.sum()
+    mean = weights @ y_prob
+    # KL(p_i || p_bar): p_bar_k >= w_i p_ik > 0 wherever p_ik > 0 and w_i > 0.
+    positive = (y_prob > 0) & (weights[:, None] > 0)
+    log_ratio = np.where(
+        positive,
+        np.log(np.where(positive, y_prob, 1.0)) - np.log(np.where(positive, mean, 1.0)),
+        0.0,
+    )
+    kl = (np.where(positive, y_prob, 0.0) * log_ratio).sum(axis=1)
+    mi = check_finite_output(
+        float(weights @ kl), source="output_mutual_information of y_prob"
+    )
+    return min(max(mi, 0.0), float(np.log(y_prob.shape[1])))

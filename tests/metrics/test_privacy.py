@@ -125,3 +125,41 @@ def test_cmi_rejects_non_finite_labels_and_probabilities():
         conditional_mutual_information([0.0, np.nan], P)
     with pytest.raises(ValueError, match="y_prob contains NaN"):
         conditional_mutual_information([0, 1], [[0.5, np.nan], [0.5, 0.5]])
+
+
+# -- output_mutual_information -------------------------------------------------------
+def test_output_mutual_information_known_cases():
+    from skmid.metrics import output_mutual_information
+
+    assert output_mutual_information(np.tile([[0.2, 0.5, 0.3]], (5, 1))) == 0.0
+    one_hot = np.eye(4)[np.arange(12) % 4]
+    assert output_mutual_information(one_hot) == pytest.approx(np.log(4))
+    # two equally likely rows: I = H(mean) - mean H
+    p = np.array([[0.9, 0.1], [0.3, 0.7]])
+    h = lambda q: -(q * np.log(q)).sum(axis=-1)  # noqa: E731
+    assert output_mutual_information(p) == pytest.approx(
+        h(p.mean(axis=0)) - h(p).mean(), rel=1e-12
+    )
+
+
+def test_output_mutual_information_weights_are_repetitions():
+    from skmid.metrics import output_mutual_information
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(3), size=8)
+    repeats = rng.integers(0, 4, size=8)
+    repeats[0] = 1
+    assert output_mutual_information(p, sample_weight=repeats) == pytest.approx(
+        output_mutual_information(np.repeat(p, repeats, axis=0)), rel=1e-12
+    )
+
+
+def test_output_mutual_information_refuses_bad_input():
+    from skmid.metrics import output_mutual_information
+
+    with pytest.raises(ValueError, match="y_prob"):
+        output_mutual_information([[0.5, 0.6]])
+    with pytest.raises(ValueError, match="sample_weight"):
+        output_mutual_information([[0.5, 0.5]], sample_weight=[0.0])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        output_mutual_information([[0.5, 0.5], [1, 0]], sample_weight=[1.0, -1.0])
