@@ -1,12 +1,24 @@
 """Time to train and apply each attack on digits and on the Olivetti faces.
 
-Run ``python benchmarks/bench_attacks.py [--data-home DIR] [--device cuda]``.
+Run ``python benchmarks/bench_attacks.py [--data-home DIR] [--device cuda]
+[--evidence] [--dpsgd]``.
 For each dataset: the inversion-model attack (training the inversion network
 against a logistic regression, then reconstructing the training images), the
 shadow-model (ML-Leaks), known-members (NSH) and label-only membership
 attacks (training, then scoring). The label-only attack, a single
 ``predict`` call, is the reference each time is divided by. CPU by default;
 ``--device cuda`` runs the torch parts on a GPU when one is present.
+
+The timing table includes LiRA (16 shadows; online its shadows train on the
+scored rows, so training and applying are one call) and RMIA (4 reference
+models). ``--evidence`` runs the membership protocol of the user guide
+(docs/user_guide/membership_evidence.rst): on digits, targets trained on a
+random half of 1,200 rows, the other half and the remaining rows the
+attacker's population; every membership attack scored on the 600 members and
+600 non-members by AUC and TPR at 1 % and 0.1 % FPR (with the ratio of TPR to
+FPR: 1 is chance), against a logistic regression (C=1), an overfit random
+forest and, with ``--dpsgd``, a DPSGDClassifier at epsilon=1 (slow: 16
+shadows of a DP-SGD network).
 """
 
 import argparse
@@ -22,8 +34,11 @@ from skmid.attacks import (
     InversionModelAttack,
     KnownMembersMembershipAttack,
     LabelOnlyMembershipAttack,
+    LiRAMembershipAttack,
+    RMIAMembershipAttack,
     ShadowModelMembershipAttack,
 )
+from skmid.metrics import tpr_at_fpr
 
 
 def timed(function):
@@ -47,13 +62,87 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--evidence", action="store_true")
+    parser.add_argument("--dpsgd", action="store_true")
     args = parser.parse_args(argv)
     show_versions()
     import torch
 
     torch.ones(1).sum()  # load torch before timing
+    if args.evidence or args.dpsgd:
+        membership_evidence(args.device, dpsgd=args.dpsgd)
+        return
     for name, X, y in datasets(args.data_home):
         bench_dataset(name, X, y, args.device)
+
+
+def membership_evidence(device, *, dpsgd=False, seed=0):
+    """Every membership attack on digits, by AUC and TPR at low FPR."""
+    from sklearn.base import clone
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import roc_auc_score
+
+    X_digits, y = load_digits(return_X_y=True)
+    X_digits = X_digits / 16.0
+    order = np.random.default_rng(seed).permutation(len(y))
+    train, out, rest = order[:600], order[600:1200], order[1200:]
+    population = np.r_[out, rest]
+    rows = np.r_[train, out]
+    member = np.r_[np.ones(600, bool), np.zeros(600, bool)]
+    targets = {
+        "LogisticRegression(C=1)": LogisticRegression(C=1, max_iter=2000),
+        "RandomForestClassifier(100)": RandomForestClassifier(100, random_state=0),
+    }
+    if dpsgd:
+        from skmid.neural_network import DPSGDClassifier
+
+        targets["DPSGDClassifier(epsilon=1)"] = DPSGDClassifier(
+            epsilon=1.0, random_state=0, device=device
+        )
+    print("\nmembership on digits: 600 members, 600 non-members, seed", seed)
+    for name, estimator in targets.items():
+        # float32 for the torch network, float64 for scikit-learn's models
+        X = X_digits.astype(np.float32) if "DPSGD" in name else X_digits
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_target, target = timed(
+                lambda e=estimator, X=X: clone(e).fit(X[train], y[train])
+            )
+        print(
+            f"\n{name}: train accuracy {target.score(X[train], y[train]):.3f}, "
+            f"test {target.score(X[out], y[out]):.3f}; one fit {t_target:.2f} s "
+            "(the reference of the cost column)"
+        )
+        attacks = {
+            "label-only": LabelOnlyMembershipAttack(),
+            "ML-Leaks (shadow)": ShadowModelMembershipAttack(random_state=0),
+            "LiRA online, 16": LiRAMembershipAttack(16, random_state=0),
+            "LiRA online, 16, fixed var.": LiRAMembershipAttack(
+                16, fix_variance=True, random_state=0
+            ),
+            "LiRA offline, 16": LiRAMembershipAttack(
+                16, mode="offline", random_state=0
+            ),
+            "RMIA offline, 4": RMIAMembershipAttack(4, random_state=0),
+        }
+        for label, attack in attacks.items():
+            if label != "label-only":
+                attack.fit(X[population], y[population])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                seconds, scores = timed(
+                    lambda a=attack, t=target, X=X: a.decision_function(
+                        t, X[rows], y[rows]
+                    )
+                )
+            tpr1 = tpr_at_fpr(member, scores, fpr=0.01)
+            tpr01 = tpr_at_fpr(member, scores, fpr=0.001)
+            print(
+                f"  {label:<28} AUC {roc_auc_score(member, scores):.3f}   "
+                f"TPR@1%FPR {tpr1:.3f} ({tpr1 / 0.01:5.1f} x)   "
+                f"TPR@0.1%FPR {tpr01:.3f} ({tpr01 / 0.001:5.1f} x)   "
+                f"cost {seconds:6.1f} s ({seconds / t_target:5.1f} fits)"
+            )
 
 
 def bench_dataset(name, X, y, device):
@@ -83,6 +172,12 @@ def bench_dataset(name, X, y, device):
         "known members / NSH (50 ep.)": KnownMembersMembershipAttack(
             max_epochs=50, random_state=0, device=device
         ).fit(X[rows], y[rows], member),
+        "LiRA offline (16 shadows)": LiRAMembershipAttack(
+            16, mode="offline", random_state=0
+        ).fit(X[aux], y[aux]),
+        "RMIA (4 reference models)": RMIAMembershipAttack(random_state=0).fit(
+            X[aux], y[aux]
+        ),
     }
     probe = np.r_[0, 1, len(rows) - 2, len(rows) - 1]
     for label, attack in membership.items():
@@ -96,6 +191,12 @@ def bench_dataset(name, X, y, device):
             )
         t_apply, _ = timed(lambda a=attack: a.score(target, X[rows], y[rows], member))
         report(label, t_fit, t_apply, t_label)
+    # Online, LiRA's shadows train on the scored rows: one call does both.
+    lira = LiRAMembershipAttack(16, random_state=0).fit(X[aux], y[aux])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        t_both, _ = timed(lambda: lira.score(target, X[rows], y[rows], member))
+    report("LiRA online (16 shadows)", t_both, 0.0, t_label)
 
 
 def report(label, t_fit, t_apply, t_label):

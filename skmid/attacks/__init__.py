@@ -8,7 +8,10 @@ from ._base import (
     make_attack_scorer,
 )
 from ._checks import attack_checks, check_attack, parametrize_with_attack_checks
+from ._display import MembershipROCDisplay
 from ._inversion import InversionModelAttack
+from ._learned import LearnedAttributeInference
+from ._lira import LiRAMembershipAttack, RMIAMembershipAttack
 from ._map import MAPAttributeInference
 from ._membership import (
     BaseMembershipAttack,
@@ -25,7 +28,11 @@ __all__ = [
     "InversionModelAttack",
     "KnownMembersMembershipAttack",
     "LabelOnlyMembershipAttack",
+    "LearnedAttributeInference",
+    "LiRAMembershipAttack",
     "MAPAttributeInference",
+    "MembershipROCDisplay",
+    "RMIAMembershipAttack",
     "ShadowModelMembershipAttack",
     "TrainingRowsRecorder",
     "attack_checks",

@@ -19,7 +19,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
-from ..metrics import inversion_error, membership_advantage
+from ..metrics import inversion_error, membership_advantage, tpr_at_fpr
 from ..utils._validation import (
     check_finite_output,
     check_labels,
@@ -56,15 +56,27 @@ def _f1(truth, guess, proba):
     )
 
 
-def _advantage(truth, guess, proba):
-    # The MID paper's eq. (8): the gain minus the gain the same attack would
-    # have if the sensitive value were independent of everything it sees.
-    # The attack's guesses do not depend on the row's own sensitive value, so
-    # under independence it is right with probability sum_v P(guess=v) P(v).
+def _accuracy_above_chance(truth, guess, proba):
+    # Accuracy minus chance agreement sum_v P(guess=v) P(v): the accuracy the
+    # same guesses would have, shuffled across the rows (the numerator of
+    # Cohen's kappa). It stands in for the MID paper's eq. (8), whose baseline
+    # is the gain of the same attack against a model trained on data where the
+    # sensitive value is independent of the rest; that needs retraining the
+    # model, which a score of a fitted model cannot do. It equals eq. (8) when
+    # the attack's guesses keep their distribution under independence.
     n_values = proba.shape[1]
     p_truth = np.bincount(truth, minlength=n_values) / len(truth)
     p_guess = np.bincount(guess, minlength=n_values) / len(guess)
     return _accuracy(truth, guess, proba) - float(p_truth @ p_guess)
+
+
+def _accuracy_above_prior(truth, guess, proba):
+    # Accuracy minus that of always guessing the most frequent value. Under
+    # independence no attack beats that guess (eq. (7) is then max_v P(v)), so
+    # this is a lower bound of the MID paper's eq. (8), needing no retraining.
+    n_values = proba.shape[1]
+    p_truth = np.bincount(truth, minlength=n_values) / len(truth)
+    return _accuracy(truth, guess, proba) - float(p_truth.max())
 
 
 def n_rows(X):
@@ -167,7 +179,8 @@ ATTRIBUTE_INFERENCE_METRICS = {
     "accuracy": AttackMetric(_accuracy, True, (0.0, 1.0)),
     "roc_auc": AttackMetric(_roc_auc, True, (0.0, 1.0)),
     "f1": AttackMetric(_f1, True, (0.0, 1.0)),
-    "advantage": AttackMetric(_advantage, True, (-1.0, 1.0)),
+    "advantage": AttackMetric(_accuracy_above_chance, True, (-1.0, 1.0)),
+    "advantage_over_prior": AttackMetric(_accuracy_above_prior, True, (-1.0, 1.0)),
 }
 
 
@@ -183,10 +196,22 @@ def _membership_advantage(member, guess, scores):
     return membership_advantage(member, guess)
 
 
+def _tpr_at_1pct_fpr(member, guess, scores):
+    return tpr_at_fpr(member, scores, fpr=0.01)
+
+
+def _tpr_at_01pct_fpr(member, guess, scores):
+    return tpr_at_fpr(member, scores, fpr=0.001)
+
+
+# Score-based metrics ("roc_auc", "tpr_at_*") read the decision_function
+# scores; "accuracy" and "advantage" the thresholded guesses.
 MEMBERSHIP_METRICS = {
     "accuracy": AttackMetric(_membership_accuracy, True, (0.0, 1.0)),
     "roc_auc": AttackMetric(_membership_roc_auc, True, (0.0, 1.0)),
     "advantage": AttackMetric(_membership_advantage, True, (-1.0, 1.0)),
+    "tpr_at_1pct_fpr": AttackMetric(_tpr_at_1pct_fpr, True, (0.0, 1.0)),
+    "tpr_at_0.1pct_fpr": AttackMetric(_tpr_at_01pct_fpr, True, (0.0, 1.0)),
 }
 
 INVERSION_METRICS = {

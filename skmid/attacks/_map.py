@@ -26,8 +26,6 @@ from ._base import (
 
 #: Laplace smoothing of the attacker's confusion counts P(y | prediction).
 CONFUSION_SMOOTHING = 1.0
-#: Added to a tree node's class count in the with-counts attack.
-COUNT_SMOOTHING = 0.5
 
 
 def _is_frame(X):
@@ -97,98 +95,11 @@ def gaussian_log_likelihood(residuals, scale, candidates):
     return log_ratio
 
 
-class MAPAttributeInference(BaseAttack):
-    r"""Infer a sensitive feature from a model's output by maximum a posteriori.
+class SensitiveAttributeAttack(BaseAttack):
+    """What the attribute attacks share: the sensitive column and its values.
 
-    The attack of Fredrikson et al. (2014) on the warfarin dose model, and its
-    black-box form for classifiers (Fredrikson et al. 2015). The attacker
-    knows the model (it can query it), a target's non-sensitive features
-    :math:`x_{ns}` and true target :math:`y`, the prior :math:`\pi` of the
-    sensitive feature and the model's error distribution, and answers
-
-    .. math::
-
-        \hat v = \arg\max_v \; p(y \mid x_{ns}, v) \, \pi(v).
-
-    For a regressor, :math:`p(y \mid x_{ns}, v) = \mathcal N(y; f(x_{ns}, v),
-    s^2)` with :math:`s` the root mean squared residual of the attacked model
-    on the attacker's background data (or ``error_scale``). For a classifier,
-    :math:`p(y \mid x_{ns}, v)` is the attacker's estimate of :math:`P(Y = y
-    \mid f(x) = f(x_{ns}, v))`, the model's confusion statistics on the
-    background data (Laplace-smoothed counts).
-
-    All candidate values of all rows are sent to the model in one batch of
-    ``n_rows * n_values`` rows.
-
-    Parameters
-    ----------
-    sensitive_feature : int, str or list
-        The attacked column: an index, a name (for DataFrames), or a list of
-        one-hot columns (as in ``load_warfarin().sensitive_features``), whose
-        values are then the positions ``0, 1, ...`` in that list.
-    values : array-like, default=None
-        Candidate values of a single sensitive column; by default the distinct
-        values of that column in the data given to ``fit``. Not used for
-        one-hot features.
-    prior : array-like of shape (n_values,), default=None
-        Prior probability of each candidate value; by default their
-        frequencies in the data given to ``fit``.
-    error_scale : float, default=None
-        Standard deviation of the regression model's Gaussian error, a
-        positive finite number. By default it is estimated, for each attacked
-        model, from that model's residuals on the data given to ``fit``. The
-        likelihoods are computed in log space: however small the scale, the
-        guess is the candidate whose prediction is nearest to the target.
-    mode : {"naive", "counts"}, default="naive"
-        ``"naive"``: the black-box attack described above, for any model.
-        ``"counts"``: Fredrikson et al.'s (2015) white-box "MAP with counts"
-        on a decision tree, which reads the training counts in the fitted
-        tree: candidate :math:`v` sends :math:`(x_{ns}, v)` to node
-        :math:`L_v`, where :math:`n_{L_v}(y)` training rows had label
-        :math:`y`; the candidates that reach the same node share it in
-        proportion to the prior,
-
-        .. math::
-
-            P(v \mid x_{ns}, y) \propto (n_{L_v}(y) + 0.5)\,
-            \frac{\pi(v)}{\sum_{v' : L_{v'} = L_v} \pi(v')}.
-
-        A node reached by every candidate gives back the prior; a split on the
-        sensitive feature gives the joint counts of the tree's cells. Works on
-        :class:`~skmid.tree.MIDDecisionTreeClassifier`,
-        :class:`~skmid.tree.DPID3Classifier` (whose counts are noisy),
-        scikit-learn's ``DecisionTreeClassifier``, and pipelines ending in one.
-
-    Attributes
-    ----------
-    values_ : ndarray of shape (n_values,)
-        Candidate values (positions in the one-hot group for one-hot features).
-    prior_ : ndarray of shape (n_values,)
-        Prior of the candidate values.
-    columns_ : list of int
-        Positions of the sensitive column(s).
-    one_hot_ : bool
-        Whether the feature is a one-hot group.
-    n_features_in_ : int
-        Number of columns of the data.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LinearRegression
-    >>> from skmid.attacks import MAPAttributeInference
-    >>> from skmid.datasets import make_sensitive_regression
-    >>> data = make_sensitive_regression(n_samples=500, sensitive_effect=3,
-    ...                                  noise=0.5, random_state=0)
-    >>> model = LinearRegression().fit(data.data, data.target)
-    >>> attack = MAPAttributeInference(data.sensitive_features)
-    >>> attack = attack.fit(data.data, data.target)
-    >>> guesses = attack.infer(model, data.data, data.target)
-    >>> bool((guesses == data.sensitive).mean() > 0.8)
-    True
-    >>> round(attack.score(model, data.data, data.target, metric="advantage"), 2)
-    0.66
-    >>> attack.kind, attack.higher_is_more_leakage("advantage")
-    ('attribute', True)
+    Subclasses store the background rows with :meth:`_fit_background` and
+    implement ``infer_proba(estimator, X, y)``; ``infer`` and ``score`` follow.
     """
 
     kind = "attribute"
@@ -196,48 +107,8 @@ class MAPAttributeInference(BaseAttack):
     default_metric = "accuracy"
     _needs_y = True
 
-    def __init__(
-        self,
-        sensitive_feature=None,
-        *,
-        values=None,
-        prior=None,
-        error_scale=None,
-        mode="naive",
-    ):
-        self.sensitive_feature = sensitive_feature
-        self.values = values
-        self.prior = prior
-        self.error_scale = error_scale
-        self.mode = mode
-
-    def fit(self, X, y):
-        """Store the attacker's background knowledge.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Rows the attacker knows, sensitive feature included: they give the
-            prior and the data on which an attacked model's error statistics
-            are estimated. The sensitive feature must take at least two
-            values in them.
-        y : array-like of shape (n_samples,)
-            Their targets (finite).
-
-        Returns
-        -------
-        self : object
-        """
-        check_scalar_choice(self.mode, "mode", {"naive", "counts"})
-        if self.error_scale is not None and (
-            isinstance(self.error_scale, (bool, np.bool_))
-            or not isinstance(self.error_scale, numbers.Real)
-            or not 0 < self.error_scale < math.inf
-        ):
-            raise ValueError(
-                "error_scale must be a positive finite number or None; got "
-                f"{self.error_scale!r}."
-            )
+    def _fit_background(self, X, y, values=None, prior=None):
+        """Check and store the background rows, candidate values and prior."""
         if self.sensitive_feature is None:
             raise ValueError("sensitive_feature is required.")
         X = _check_rows(X)
@@ -250,16 +121,16 @@ class MAPAttributeInference(BaseAttack):
         truth_source = self._sensitive_column_values(X)
 
         if self.one_hot_:
-            if self.values is not None:
+            if values is not None:
                 raise ValueError(
                     "values is not used for a one-hot sensitive_feature: the "
                     "values are the positions in the list of columns."
                 )
             self.values_ = np.arange(len(self.columns_))
-        elif self.values is None:
+        elif values is None:
             self.values_ = np.unique(truth_source)
         else:
-            self.values_ = check_labels(self.values, "values")
+            self.values_ = check_labels(values, "values")
             if len(np.unique(self.values_)) != len(self.values_):
                 raise ValueError("values must not contain duplicates.")
             if len(self.values_) < 2:
@@ -276,12 +147,12 @@ class MAPAttributeInference(BaseAttack):
                 "nothing to infer."
             )
 
-        if self.prior is None:
+        if prior is None:
             counts = np.bincount(codes, minlength=len(self.values_)).astype(float)
             self.prior_ = counts / counts.sum()
         else:
             self.prior_ = check_probability_matrix(
-                np.reshape(self.prior, (1, -1)),
+                np.reshape(prior, (1, -1)),
                 n_classes=len(self.values_),
                 input_name="prior",
             )[0]
@@ -289,7 +160,6 @@ class MAPAttributeInference(BaseAttack):
         self.y_background_ = y
         return self
 
-    # -- helpers -----------------------------------------------------------------
     def _sensitive_column_values(self, X, name="X"):
         """The sensitive value of each row (positions for a one-hot group)."""
         block = X.iloc[:, self.columns_] if _is_frame(X) else X[:, self.columns_]
@@ -348,6 +218,227 @@ class MAPAttributeInference(BaseAttack):
             else:
                 set_block((rows, self.columns_[0]), self.values_[k])
         return batch
+
+    def infer(self, estimator, X, y=None):
+        """The most probable sensitive value of each row (the MAP guess).
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Their true targets (required).
+
+        Returns
+        -------
+        guesses : ndarray of shape (n_samples,)
+            Values from ``values_``.
+        """
+        proba = self.infer_proba(estimator, X, y)
+        return self.values_[proba.argmax(axis=1)]
+
+    def score(self, estimator, X, y=None, member=None, *, metric=None):
+        r"""Attack success against the true sensitive values in ``X``.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Target rows, with their true sensitive values.
+        y : array-like of shape (n_samples,)
+            Their true targets (required).
+        member : None
+            Not used by an attribute attack; anything else is an error.
+        metric : {"accuracy", "roc_auc", "f1", "advantage", \
+                "advantage_over_prior"}, default=None
+            None is ``"accuracy"``. ``"roc_auc"`` is one-vs-rest
+            macro-averaged for more than two values (over the values present
+            in the rows; it needs at least two), ``"f1"`` macro-averaged (for
+            two values: F1 of the second candidate value, e.g. ``"Yes"`` of
+            ``["No", "Yes"]``). ``"advantage"`` is the accuracy above chance
+            agreement, :math:`\mathrm{acc} - \sum_v P(\hat v = v)\,P(v)`
+            (the numerator of Cohen's kappa; both frequencies over the scored
+            rows): the accuracy the same guesses would lose if they were
+            shuffled across the rows. It approximates the MID paper's
+            eq. (8), whose baseline is the gain of the same attack on a model
+            trained where the sensitive value is independent of the rest (that
+            needs retraining the model); the two agree when the attack's
+            guesses keep their distribution under independence.
+            ``"advantage_over_prior"`` is :math:`\mathrm{acc} - \max_v
+            P(v)`, the gain over always guessing the most frequent value: no
+            attack beats that guess under independence, so it is a lower
+            bound of eq. (8), negative when the attack does worse than the
+            majority guess. Higher means more leakage for all of them; the
+            two advantages lie in [-1, 1], the others in [0, 1].
+
+        Returns
+        -------
+        score : float
+        """
+        return super().score(estimator, X, y, member, metric=metric)
+
+    def _score(self, estimator, X, y, member, metric_function):
+        self._check_fitted()
+        X = _check_rows(X, self.n_features_in_)
+        truth = self._encode_truth(self._sensitive_column_values(X))
+        proba = self.infer_proba(estimator, X, y)
+        return metric_function(truth, proba.argmax(axis=1), proba)
+
+
+class MAPAttributeInference(SensitiveAttributeAttack):
+    r"""Infer a sensitive feature from a model's output by maximum a posteriori.
+
+    The attack of Fredrikson et al. (2014) on the warfarin dose model, and its
+    black-box form for classifiers (Fredrikson et al. 2015). The attacker
+    knows the model (it can query it), a target's non-sensitive features
+    :math:`x_{ns}` and true target :math:`y`, the prior :math:`\pi` of the
+    sensitive feature and the model's error distribution, and answers
+
+    .. math::
+
+        \hat v = \arg\max_v \; p(y \mid x_{ns}, v) \, \pi(v).
+
+    For a regressor, :math:`p(y \mid x_{ns}, v) = \mathcal N(y; f(x_{ns}, v),
+    s^2)` with :math:`s` the root mean squared residual of the attacked model
+    on the attacker's background data (or ``error_scale``). For a classifier,
+    :math:`p(y \mid x_{ns}, v)` is the attacker's estimate of :math:`P(Y = y
+    \mid f(x) = f(x_{ns}, v))`, the model's confusion statistics on the
+    background data (Laplace-smoothed counts).
+
+    All candidate values of all rows are sent to the model in one batch of
+    ``n_rows * n_values`` rows.
+
+    Parameters
+    ----------
+    sensitive_feature : int, str or list
+        The attacked column: an index, a name (for DataFrames), or a list of
+        one-hot columns (as in ``load_warfarin().sensitive_features``), whose
+        values are then the positions ``0, 1, ...`` in that list.
+    values : array-like, default=None
+        Candidate values of a single sensitive column; by default the distinct
+        values of that column in the data given to ``fit``. Not used for
+        one-hot features.
+    prior : array-like of shape (n_values,), default=None
+        Prior probability of each candidate value; by default their
+        frequencies in the data given to ``fit``.
+    error_scale : float, default=None
+        Standard deviation of the regression model's Gaussian error, a
+        positive finite number. By default it is estimated, for each attacked
+        model, from that model's residuals on the data given to ``fit``. The
+        likelihoods are computed in log space: however small the scale, the
+        guess is the candidate whose prediction is nearest to the target.
+    mode : {"naive", "counts"}, default="naive"
+        ``"naive"``: the black-box attack described above, for any model.
+        ``"counts"``: the white-box attack on a decision tree, which reads
+        the training class counts stored in the fitted tree. Candidate
+        :math:`v` sends :math:`(x_{ns}, v)` to leaf :math:`L_v`, where
+        :math:`n_{L_v}(y)` of its :math:`n_{L_v}` training rows had label
+        :math:`y`. With the tree's leaf frequencies as the model of
+        :math:`p(y \mid x)` and the sensitive value independent of
+        :math:`x_{ns}` a priori, Bayes' rule gives the exact posterior
+
+        .. math::
+
+            P(v \mid x_{ns}, y) \propto \pi(v)\,
+            \frac{n_{L_v}(y)}{n_{L_v}}.
+
+        The leaf size divides out: :math:`x_{ns}` is known, so how many
+        training rows share a leaf's *other* features says nothing about
+        :math:`v`. A candidate whose leaf never saw label :math:`y` gets
+        probability 0; candidates whose leaves give :math:`y` the same
+        frequency (e.g. two pure leaves, or one node reached by every
+        candidate) are ranked by the prior alone; if no leaf saw :math:`y`
+        the posterior is the prior. When the tree splits on the sensitive
+        feature first and :math:`\pi` is the background frequency, the
+        posterior is the joint count :math:`n(v, y)` of the tree's cells.
+
+        This is Fredrikson et al.'s (2015) "MAP with counts" without its
+        weighting by leaf size, and at least as accurate as the
+        Adversarial Robustness Toolbox's ``AttributeInferenceWhiteBoxDecisionTree``
+        on the same trees (which takes the single candidate whose leaf
+        predicts :math:`y`, else the largest :math:`n_{L_v}\,\pi(v)`; see
+        the user guide). Works on
+        :class:`~skmid.tree.MIDDecisionTreeClassifier`,
+        :class:`~skmid.tree.DPID3Classifier` (whose counts are noisy; a leaf
+        whose released counts are all 0 gives every label the same
+        frequency), scikit-learn's ``DecisionTreeClassifier``, and pipelines
+        ending in one.
+
+    Attributes
+    ----------
+    values_ : ndarray of shape (n_values,)
+        Candidate values (positions in the one-hot group for one-hot features).
+    prior_ : ndarray of shape (n_values,)
+        Prior of the candidate values.
+    columns_ : list of int
+        Positions of the sensitive column(s).
+    one_hot_ : bool
+        Whether the feature is a one-hot group.
+    n_features_in_ : int
+        Number of columns of the data.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skmid.attacks import MAPAttributeInference
+    >>> from skmid.datasets import make_sensitive_regression
+    >>> data = make_sensitive_regression(n_samples=500, sensitive_effect=3,
+    ...                                  noise=0.5, random_state=0)
+    >>> model = LinearRegression().fit(data.data, data.target)
+    >>> attack = MAPAttributeInference(data.sensitive_features)
+    >>> attack = attack.fit(data.data, data.target)
+    >>> guesses = attack.infer(model, data.data, data.target)
+    >>> bool((guesses == data.sensitive).mean() > 0.8)
+    True
+    >>> round(attack.score(model, data.data, data.target, metric="advantage"), 2)
+    0.66
+    >>> attack.kind, attack.higher_is_more_leakage("advantage")
+    ('attribute', True)
+    """
+
+    def __init__(
+        self,
+        sensitive_feature=None,
+        *,
+        values=None,
+        prior=None,
+        error_scale=None,
+        mode="naive",
+    ):
+        self.sensitive_feature = sensitive_feature
+        self.values = values
+        self.prior = prior
+        self.error_scale = error_scale
+        self.mode = mode
+
+    def fit(self, X, y):
+        """Store the attacker's background knowledge.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows the attacker knows, sensitive feature included: they give the
+            prior and the data on which an attacked model's error statistics
+            are estimated. The sensitive feature must take at least two
+            values in them.
+        y : array-like of shape (n_samples,)
+            Their targets (finite).
+
+        Returns
+        -------
+        self : object
+        """
+        check_scalar_choice(self.mode, "mode", {"naive", "counts"})
+        if self.error_scale is not None and (
+            isinstance(self.error_scale, (bool, np.bool_))
+            or not isinstance(self.error_scale, numbers.Real)
+            or not 0 < self.error_scale < math.inf
+        ):
+            raise ValueError(
+                "error_scale must be a positive finite number or None; got "
+                f"{self.error_scale!r}."
+            )
+        return self._fit_background(X, y, self.values, self.prior)
 
     @staticmethod
     def _predict(estimator, X, rows):
@@ -434,19 +525,17 @@ class MAPAttributeInference(BaseAttack):
 
     def _counts_log_likelihood(self, estimator, X, y):
         tree, batch = _final_tree(estimator, self._candidate_batch(X))
-        counts = check_finite_output(
-            _node_class_counts(tree), source="The attacked tree's node class counts"
-        )
+        frequencies = _node_class_frequencies(tree)
         n_rows, n_values = X.shape[0], len(self.values_)
         nodes = np.asarray(tree.apply(batch)).reshape(n_values, n_rows).T
         y_codes = class_codes(tree, y)
-        node_counts = counts[nodes, y_codes[:, None]]
-        same_node = nodes[:, :, None] == nodes[:, None, :]
-        shared_prior = same_node @ self.prior_
-        # The prior is added back by infer_proba, so divide it out of the share.
-        # A candidate with prior 0 gets no posterior, whatever its share.
+        likelihood = frequencies[nodes, y_codes[:, None]]
+        # A label that no possible candidate's leaf ever saw is evidence for
+        # none of them: the posterior is then the prior.
+        unseen = likelihood[:, self.prior_ > 0].max(axis=1) == 0.0
+        likelihood[unseen] = 1.0
         with np.errstate(divide="ignore"):
-            return np.log(node_counts + COUNT_SMOOTHING) - np.log(shared_prior)
+            return np.log(likelihood)
 
     def _validate_query(self, estimator, X, y):
         self._check_fitted()
@@ -494,60 +583,6 @@ class MAPAttributeInference(BaseAttack):
         )
         return check_finite_output(proba, source="MAPAttributeInference's posterior")
 
-    def infer(self, estimator, X, y=None):
-        """The MAP guess of the sensitive value of each row.
-
-        Parameters
-        ----------
-        estimator : fitted estimator
-        X : array-like or DataFrame of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Their true targets (required).
-
-        Returns
-        -------
-        guesses : ndarray of shape (n_samples,)
-            Values from ``values_``.
-        """
-        proba = self.infer_proba(estimator, X, y)
-        return self.values_[proba.argmax(axis=1)]
-
-    def score(self, estimator, X, y=None, member=None, *, metric=None):
-        """Attack success against the true sensitive values in ``X``.
-
-        Parameters
-        ----------
-        estimator : fitted estimator
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Target rows, with their true sensitive values.
-        y : array-like of shape (n_samples,)
-            Their true targets (required).
-        member : None
-            Not used by an attribute attack; anything else is an error.
-        metric : {"accuracy", "roc_auc", "f1", "advantage"}, default=None
-            None is ``"accuracy"``. ``"roc_auc"`` is one-vs-rest
-            macro-averaged for more than two values (over the values present
-            in the rows; it needs at least two), ``"f1"`` macro-averaged (for
-            two values: F1 of the second candidate value, e.g. ``"Yes"`` of
-            ``["No", "Yes"]``); ``"advantage"`` is the MID paper's eq. (8):
-            accuracy minus the accuracy the same guesses would have if the
-            sensitive value were independent of the features and target.
-            Higher means more leakage for all of them; ``"advantage"`` lies in
-            [-1, 1], the others in [0, 1].
-
-        Returns
-        -------
-        score : float
-        """
-        return super().score(estimator, X, y, member, metric=metric)
-
-    def _score(self, estimator, X, y, member, metric_function):
-        self._check_fitted()
-        X = _check_rows(X, self.n_features_in_)
-        truth = self._encode_truth(self._sensitive_column_values(X))
-        proba = self.infer_proba(estimator, X, y)
-        return metric_function(truth, proba.argmax(axis=1), proba)
-
 
 def _final_tree(estimator, batch):
     """The tree at the end of ``estimator`` and ``batch`` as that tree sees it."""
@@ -574,3 +609,18 @@ def _node_class_counts(tree):
     if np.allclose(value.sum(axis=1), 1.0):
         return value * weights[:, None]
     return value
+
+
+def _node_class_frequencies(tree):
+    """Each node's class frequencies n_L(y) / n_L, shape (n_nodes, n_classes).
+
+    A node without any (released) training row gives every class the same
+    frequency.
+    """
+    counts = check_finite_output(
+        _node_class_counts(tree), source="The attacked tree's node class counts"
+    )
+    totals = counts.sum(axis=1, keepdims=True)
+    uniform = np.full_like(counts, 1.0 / counts.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(totals > 0, counts / totals, uniform)

@@ -59,9 +59,12 @@ class BaseMembershipAttack(BaseAttack):
     likely a member; for skmid's attacks, the member probability),
     ``infer_proba`` the probabilities of non-member and member,
     ``infer`` guesses membership (bool) and ``score(estimator, X, y, member,
-    metric=...)`` compares them with the true membership: ``"accuracy"`` and
-    ``"roc_auc"`` (in [0, 1]) or ``"advantage"`` (true-positive minus
-    false-positive rate, in [-1, 1]); higher means more leakage for all three.
+    metric=...)`` compares them with the true membership: ``"accuracy"``,
+    ``"roc_auc"``, ``"tpr_at_1pct_fpr"`` and ``"tpr_at_0.1pct_fpr"`` (the
+    true-positive rate at 1 % and 0.1 % false-positive rate, as Carlini et
+    al. 2022 report membership leakage; all in [0, 1]) or ``"advantage"``
+    (true-positive minus false-positive rate, in [-1, 1]); higher means more
+    leakage for all five.
 
     In :func:`skmid.model_selection.privacy_utility_search`, a membership
     scorer attacks each candidate with the fold's training rows as members and
@@ -127,8 +130,12 @@ class BaseMembershipAttack(BaseAttack):
             The rows' true labels (required by the attacks that use them).
         member : array-like of shape (n_samples,), bool
             True for rows of the estimator's training set (required).
-        metric : {"accuracy", "roc_auc", "advantage"}, default=None
-            None is ``"accuracy"``.
+        metric : {"accuracy", "roc_auc", "advantage", "tpr_at_1pct_fpr", \
+                "tpr_at_0.1pct_fpr"}, default=None
+            None is ``"accuracy"``. The score-based metrics (``"roc_auc"``
+            and the true-positive rates at 1 % and 0.1 % false-positive
+            rate, :func:`skmid.metrics.tpr_at_fpr`) read the
+            ``decision_function``; the others the guesses of ``infer``.
 
         Returns
         -------

@@ -1,11 +1,12 @@
 """Privacy and utility metrics of confidence vectors, and attack success."""
 
-from ._attack_success import inversion_error, membership_advantage
+from ._attack_success import inversion_error, membership_advantage, tpr_at_fpr
 from ._calibration import expected_calibration_error
 from ._privacy import (
     conditional_mutual_information,
     confidence_distortion,
     normalized_entropy,
+    output_mutual_information,
 )
 
 __all__ = [
@@ -15,4 +16,6 @@ __all__ = [
     "inversion_error",
     "membership_advantage",
     "normalized_entropy",
+    "output_mutual_information",
+    "tpr_at_fpr",
 ]

@@ -52,6 +52,7 @@ def test_discovery_finds_the_attacks_and_no_base_class():
         "InversionModelAttack",
         "KnownMembersMembershipAttack",
         "LabelOnlyMembershipAttack",
+        "LearnedAttributeInference",
         "MAPAttributeInference",
         "ShadowModelMembershipAttack",
     } <= names

@@ -373,3 +373,23 @@ def test_bad_candidate_values_and_empty_rows_name_the_argument(hand):
     attack = MAPAttributeInference([1, 2, 3]).fit(X, y)
     with pytest.raises(ValueError, match="0 sample"):
         attack.score(model, X[:0], y[:0])
+
+
+def test_the_two_advantages_by_hand():
+    from skmid.attacks._base import ATTRIBUTE_INFERENCE_METRICS
+
+    truth = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])  # P(v) = 0.6, 0.4
+    guess = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 0])  # P(guess) = 0.4, 0.6
+    proba = np.eye(2)[guess]
+    accuracy = 0.6
+    chance = ATTRIBUTE_INFERENCE_METRICS["advantage"].function
+    prior = ATTRIBUTE_INFERENCE_METRICS["advantage_over_prior"].function
+    # chance agreement 0.6 * 0.4 + 0.4 * 0.6; the majority guess scores 0.6
+    assert chance(truth, guess, proba) == pytest.approx(accuracy - 0.48)
+    assert prior(truth, guess, proba) == pytest.approx(0.0)
+    constant = np.zeros(10, dtype=int)
+    assert chance(truth, constant, np.eye(2)[constant]) == pytest.approx(0.0)
+    wrong = np.ones(10, dtype=int)  # always the minority value
+    assert chance(truth, wrong, np.eye(2)[wrong]) == pytest.approx(0.0)
+    assert prior(truth, wrong, np.eye(2)[wrong]) == pytest.approx(0.4 - 0.6)
+    assert MAPAttributeInference.metric_range("advantage_over_prior") == (-1.0, 1.0)

@@ -33,9 +33,10 @@ def test_counts_posterior_is_the_tree_cell_count():
     proba = attack.infer_proba(
         tree, np.array([["no"], ["no"]], dtype=object), ["x", "y"]
     )
-    # label x: 30 "no" vs 5 "yes"; label y: 10 vs 15 (plus 0.5 each)
-    np.testing.assert_allclose(proba[0], np.array([30.5, 5.5]) / 36)
-    np.testing.assert_allclose(proba[1], np.array([10.5, 15.5]) / 26)
+    # prior 40:20; leaf "no" 30 x of 40, leaf "yes" 5 x of 20: pi(v) P(y | L_v)
+    # is then the joint count of the cell, x: 30 "no" vs 5 "yes"; y: 10 vs 15.
+    np.testing.assert_allclose(proba[0], np.array([30, 5]) / 35)
+    np.testing.assert_allclose(proba[1], np.array([10, 15]) / 25)
     naive = MAPAttributeInference(0, mode="naive").fit(X[:, :1], y)
     assert naive.infer(tree, X[:1, :1], ["y"])[0] == "yes"
 
@@ -135,3 +136,142 @@ def test_scorers_in_grid_search_over_lam(leaky):
     ).fit(X, y)
     auc = search.cv_results_["mean_test_counts_auc"]
     assert auc[0] > auc[2] and auc[2] == pytest.approx(0.5)
+
+
+class HandTree:
+    """A fitted 'tree' whose leaves and class counts are set by hand.
+
+    Column 0 is the sensitive value, column 1 picks a case; ``leaf_of`` maps
+    (case, sensitive value) to a leaf whose class counts are ``counts[leaf]``.
+    """
+
+    classes_ = np.array(["x", "y"])
+
+    def __init__(self, counts, leaf_of):
+        self.counts = np.asarray(counts, dtype=float)
+        self.leaf_of = leaf_of
+
+        class Structure:
+            value = self.counts
+
+        self.tree_ = Structure()
+
+    def apply(self, X):
+        X = np.asarray(X, dtype=object)
+        return np.array([self.leaf_of[row[1], row[0]] for row in X])
+
+
+def art_rule(leaves, counts, y_codes, prior):
+    """ART 1.20's AttributeInferenceWhiteBoxDecisionTree, on leaf ids.
+
+    The single candidate whose leaf predicts the label, else the candidate with
+    the largest (training rows in its leaf) x prior.
+    """
+    predicts_y = counts.argmax(axis=1)[leaves] == y_codes[:, None]
+    fallback = np.argmax(counts.sum(axis=1)[leaves] * prior, axis=1)
+    single = predicts_y.sum(axis=1) == 1
+    return np.where(single, predicts_y.argmax(axis=1), fallback)
+
+
+def test_exact_map_where_arts_rule_differs():
+    # leaves: 0 = pure "y" of 1 row, 1 = 6 x / 4 y, 2 = 40 x / 60 y
+    counts = [[0, 1], [6, 4], [40, 60]]
+    leaf_of = {
+        ("a", "yes"): 0,
+        ("a", "no"): 1,  # only "yes" predicts y, but 0.8 * 0.4 > 0.2 * 1
+        ("b", "yes"): 0,
+        ("b", "no"): 2,  # both predict y: ART takes the bigger leaf
+    }
+    tree = HandTree(counts, leaf_of)
+    X = np.array([["no", "a"], ["yes", "a"], ["no", "b"], ["yes", "b"]], object)
+    y = np.array(["y", "y", "y", "y"])
+    attack = MAPAttributeInference(0, mode="counts", prior=[0.8, 0.2]).fit(X, y)
+    proba = attack.infer_proba(tree, X[[0, 2]], y[:2])
+    np.testing.assert_allclose(proba[0], np.array([0.8 * 0.4, 0.2 * 1]) / 0.52)
+    np.testing.assert_allclose(proba[1], np.array([0.8 * 0.6, 0.2 * 1]) / 0.68)
+    equal_prior = MAPAttributeInference(0, mode="counts", prior=[0.5, 0.5]).fit(X, y)
+    # case a: the exact MAP says "no" where ART's single match says "yes"
+    assert attack.infer(tree, X[[0]], ["y"])[0] == "no"
+    # case b, equal prior: "yes" (pure leaf) where ART takes the bigger leaf
+    assert equal_prior.infer(tree, X[[2]], ["y"])[0] == "yes"
+
+    leaves = np.array([[1, 0], [2, 0]])  # columns: candidates "no", "yes"
+    art = art_rule(
+        leaves, np.array(counts, float), np.array([1, 1]), np.array([0.8, 0.2])
+    )
+    assert attack.values_[art[0]] == "yes"  # the single leaf that predicts y
+    art = art_rule(
+        leaves, np.array(counts, float), np.array([1, 1]), np.array([0.5, 0.5])
+    )
+    assert attack.values_[art[1]] == "no"  # the bigger leaf
+
+
+def test_label_no_leaf_saw_gives_the_prior_and_empty_leaf_is_uniform():
+    counts = [[3, 0], [5, 0], [0, 0]]
+    tree = HandTree(
+        counts, {("a", "no"): 0, ("a", "yes"): 1, ("b", "no"): 2, ("b", "yes"): 0}
+    )
+    X = np.array([["no", "a"], ["yes", "b"], ["no", "a"]], object)
+    attack = MAPAttributeInference(0, mode="counts", prior=[0.7, 0.3]).fit(X, ["y"] * 3)
+    proba = attack.infer_proba(tree, X[:2], ["y", "x"])
+    np.testing.assert_allclose(proba[0], [0.7, 0.3])  # no leaf saw "y"
+    # case b: "no" reaches an empty leaf (1/2 for x), "yes" a pure x leaf
+    np.testing.assert_allclose(proba[1], np.array([0.7 * 0.5, 0.3]) / 0.65)
+
+
+def test_counts_on_a_sklearn_tree_is_bayes_with_its_predict_proba(leaky):
+    X, y, sensitive = leaky
+    tree = DecisionTreeClassifier(min_samples_leaf=5, random_state=0).fit(X, y)
+    attack = MAPAttributeInference(sensitive, mode="counts").fit(X, y)
+    rows = slice(0, 200)
+    joint = np.column_stack(
+        [
+            attack.prior_[k]
+            * tree.predict_proba(np.column_stack([X[rows, :-1], np.full(200, v)]))[
+                np.arange(200), y[rows]
+            ]
+            for k, v in enumerate(attack.values_)
+        ]
+    )
+    expected = joint / joint.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(attack.infer_proba(tree, X[rows], y[rows]), expected)
+
+
+def steak_splits(data_home):
+    from sklearn.model_selection import train_test_split
+
+    from skmid.datasets import fetch_steak_survey
+
+    steak = fetch_steak_survey(data_home=data_home, download_if_missing=False)
+    X = OrdinalEncoder().fit_transform(steak.data)
+    y = OrdinalEncoder().fit_transform(steak.target.reshape(-1, 1))[:, 0].astype(int)
+    for seed in range(10):
+        yield (
+            steak.sensitive_features,
+            train_test_split(X, y, test_size=0.3, random_state=seed),
+        )
+
+
+def test_counts_at_least_as_accurate_as_arts_rule_on_steak(shared_data_home):
+    # The issue's protocol (issue 17), with ART's rule re-implemented above.
+    accuracy = {"skmid": [], "art": []}
+    for sensitive, (X_train, X_test, y_train, y_test) in steak_splits(shared_data_home):
+        tree = DecisionTreeClassifier(criterion="entropy", random_state=0)
+        tree.fit(X_train, y_train)
+        attack = MAPAttributeInference(sensitive, mode="counts").fit(X_train, y_train)
+        counts = tree.tree_.value[:, 0, :] * tree.tree_.weighted_n_node_samples[:, None]
+        for X, y in [(X_train, y_train), (X_test, y_test)]:
+            truth = X[:, sensitive]
+            leaves = np.column_stack(
+                [
+                    tree.apply(np.where(np.arange(X.shape[1]) == sensitive, v, X))
+                    for v in attack.values_
+                ]
+            )
+            art = attack.values_[art_rule(leaves, counts, y, attack.prior_)]
+            accuracy["art"].append(np.mean(art == truth))
+            accuracy["skmid"].append(attack.score(tree, X, y))
+    skmid, art = np.array(accuracy["skmid"]), np.array(accuracy["art"])
+    assert skmid[0::2].mean() >= art[0::2].mean()  # training rows
+    assert skmid[1::2].mean() >= art[1::2].mean()  # held-out rows
+    assert skmid[0::2].mean() > 0.88 and skmid[1::2].mean() > 0.75

@@ -11,6 +11,7 @@ from skmid.attacks import (
     KnownMembersMembershipAttack,
     LabelOnlyMembershipAttack,
     ShadowModelMembershipAttack,
+    TrainingRowsRecorder,
     make_attack_scorer,
 )
 from skmid.metrics import membership_advantage
@@ -219,9 +220,9 @@ def test_non_finite_confidences_of_the_attacked_model_are_an_error(data):
 def test_a_diverging_training_names_lr(data, lr):
     X, y, member = data
     rows = np.r_[0:32, 200:232]
-    attack = KnownMembersMembershipAttack(
-        max_epochs=3, lr=lr, random_state=0
-    ).fit(X[rows], y[rows], member[rows])
+    attack = KnownMembersMembershipAttack(max_epochs=3, lr=lr, random_state=0).fit(
+        X[rows], y[rows], member[rows]
+    )
     model = LogisticRegression().fit(X[:200], y[:200])
     with pytest.raises(ValueError, match="lower lr"):
         attack.score(model, X[rows], y[rows], member[rows])
@@ -283,3 +284,24 @@ def test_membership_scores_refuse_score_valued_member(data):
         attack.score(model, X[:400], y[:400], np.where(member, 0.9, 0.1))
     with pytest.raises(ValueError, match="member must be boolean"):
         attack.score(model, X[:400], y[:400], np.where(member, "True", "False"))
+
+
+@pytest.mark.parametrize(
+    "metric, fpr", [("tpr_at_1pct_fpr", 0.01), ("tpr_at_0.1pct_fpr", 0.001)]
+)
+def test_tpr_at_low_fpr_metrics_read_the_decision_function(data, metric, fpr):
+    from skmid.metrics import tpr_at_fpr
+
+    X, y, member = data
+    model = RandomForestClassifier(50, random_state=0).fit(X[:200], y[:200])
+    attack = ShadowModelMembershipAttack(top_k=2, random_state=0).fit(X[400:], y[400:])
+    scores = attack.decision_function(model, X[:400], y[:400])
+    score = attack.score(model, X[:400], y[:400], member, metric=metric)
+    assert score == tpr_at_fpr(member, scores, fpr=fpr)
+    assert attack.higher_is_more_leakage(metric)
+    assert attack.metric_range(metric) == (0.0, 1.0)
+    # and through a scorer, as the audits use them
+    recorder = TrainingRowsRecorder(RandomForestClassifier(50, random_state=0))
+    recorder.fit(X[:200], y[:200])
+    scorer = make_attack_scorer(LabelOnlyMembershipAttack(), metric=metric)
+    assert 0.0 <= scorer(recorder, X[200:400], y[200:400]) <= 1.0
