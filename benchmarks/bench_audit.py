@@ -3,10 +3,12 @@
 Run ``python benchmarks/bench_audit.py`` (``--repeat N`` runs of each, default
 3; ``--no-cli`` skips the command-line rows). Prints:
 
-1. ``run_audit(warfarin_audit())`` (13 settings x 5 folds x 2 repeats = 130
-   fits) serial and with ``n_jobs=2`` in this process: the first parallel call,
-   which starts the worker processes, timed apart; then medians of interleaved
-   runs on warm workers, their ratio, and whether the rows are identical;
+1. ``run_audit(warfarin_audit())`` (14 settings, the trivial baseline
+   included, x 5 folds x 2 repeats = 140 fits) serial and with ``n_jobs=2`` in
+   this process: the first parallel call, which starts the worker processes,
+   timed apart; then medians of interleaved runs on warm workers, their ratio,
+   and whether the rows are identical; then what writing the report and
+   fitting the trivial baseline cost, as fractions of the serial audit;
 2. ``skmid audit warfarin --quiet`` serial and with ``--n-jobs 2``, each a new
    process as a user runs it (interpreter start, imports, data, workers,
    report): medians of interleaved runs and their ratio, at the default
@@ -34,7 +36,7 @@ import time
 from functools import partial
 
 from skmid import show_versions
-from skmid.audit import run_audit, warfarin_audit
+from skmid.audit import run_audit, warfarin_audit, write_report
 
 
 def load():
@@ -104,6 +106,24 @@ def command_times(repeats, repeat):
     return wall, {name: statistics.median(values) for name, values in cpu.items()}
 
 
+def report_and_baseline(spec, serial, repeat):
+    """What the report and the trivial baseline add to the serial audit."""
+    result = run_audit(spec)
+    with tempfile.TemporaryDirectory() as folder:
+        out = os.path.join(folder, "report")
+        report = interleaved(
+            {"report": lambda: write_report(result, out, overwrite=True)}, repeat
+        )["report"]
+    trivial = warfarin_audit().select([spec.trivial.name])
+    baseline = interleaved({"trivial": lambda: run_audit(trivial)}, repeat)["trivial"]
+    print(
+        f"  write_report (2 plots, Jinja2 pages, results.csv): {report:.2f} s, "
+        f"{report / serial:.2f}x the serial audit\n  the trivial baseline's "
+        f"10 fits and scores alone: {baseline:.2f} s, {baseline / serial:.2f}x "
+        "the serial audit"
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -119,7 +139,7 @@ def main(argv=None):
     start = time.perf_counter()
     serial_rows = run_audit(spec).rows
     print(
-        f"\n1. run_audit(warfarin_audit()), 130 fits\n  first serial call: "
+        f"\n1. run_audit(warfarin_audit()), 140 fits\n  first serial call: "
         f"{time.perf_counter() - start:.2f} s (numba caches, imports)"
     )
     start = time.perf_counter()
@@ -139,13 +159,14 @@ def main(argv=None):
         f"{times['serial'] / times['n_jobs=2']:.2f}x; identical rows: "
         f"{serial_rows == parallel_rows}\n  {available_speedup()}"
     )
+    report_and_baseline(spec, times["serial"], args.repeat)
     if args.no_cli:
         return
     print("\n2. skmid audit warfarin --quiet (new process each)")
     for repeats in args.cli_repeats:
         cli, cpu = command_times(repeats, args.repeat)
         print(
-            f"  --repeats {repeats} ({13 * 5 * repeats} fits"
+            f"  --repeats {repeats} ({14 * 5 * repeats} fits"
             f"{', issue 19 row' if repeats == 2 else ''}): serial "
             f"{cli['serial']:.2f} s ({cpu['serial']:.2f} s CPU), --n-jobs 2 "
             f"{cli['--n-jobs 2']:.2f} s ({cpu['--n-jobs 2']:.2f} s CPU with the "

@@ -20,6 +20,7 @@ from ._specs import (
     DefenseSpec,
     csv_audit,
     steak_audit,
+    trivial_defense,
     warfarin_audit,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "plot_tradeoff",
     "run_audit",
     "steak_audit",
+    "trivial_defense",
     "warfarin_audit",
     "write_report",
 ]

@@ -12,7 +12,19 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from ..utils._validation import check_int, check_scalar_choice
-from ._specs import AttackSpec, AuditInputError, AuditSpec, DefenseSpec
+from ._membership import (
+    LOW_FPR,
+    LOW_FPR_METRIC,
+    membership_scores,
+    plot_membership_roc,
+)
+from ._specs import (
+    AttackSpec,
+    AuditInputError,
+    AuditSpec,
+    DefenseSpec,
+    trivial_defense,
+)
 
 #: The attacker's auxiliary data: this fraction of every class, drawn once.
 AUXILIARY_FRACTION = 0.2
@@ -263,14 +275,20 @@ def image_audit(
       outputs of its auxiliary data (never the defender's), reconstructing
       the training images (mean squared error per pixel; lower means more
       leakage);
-    - membership accuracy of ML-Leaks (a shadow model trained on the
-      auxiliary data), NSH (knowing half of the balanced members and
-      non-members, scored on the others) and the label-only attack, on the
-      training rows as members and the held-out rows as non-members
-      (balanced by subsampling);
+    - membership accuracy, AUC and true-positive rate at 1% false-positive
+      rate of ML-Leaks (a shadow model trained on the auxiliary data), NSH
+      (knowing half of the balanced members and non-members, scored on the
+      others) and the label-only attack, on the training rows as members
+      and the held-out rows as non-members (balanced by subsampling);
     - utility: accuracy on the held-out and on the training rows, and the
       mean L1 and L2 distances between defended and undefended confidences
       on the held-out rows.
+
+    "none" is the undefended model; a trivial model (the majority class,
+    the class prior as confidences) is measured on the same splits as the
+    reference of the report. The report's figures add the attacker's
+    reconstructions and the membership ROC curves (log-log) of the first
+    seed.
 
     Compared with the papers' protocol (and with skmid before the audit
     engine ran this comparison), the defense is fitted on out-of-fold
@@ -334,28 +352,32 @@ def image_audit(
             make_attack_scorer(inversion, "mse"),
             "attacker's inversion error",
             rows="train",
-        ),
-        "shadow_accuracy": AttackSpec(
-            make_attack_scorer(
-                ShadowModelMembershipAttack(random_state=seed).fit(X_aux, y_aux),
-                "accuracy",
-            ),
-            "ML-Leaks membership accuracy",
-        ),
-        "nsh_accuracy": AttackSpec(
-            make_attack_scorer(
-                KnownMembersMembershipAttack(
-                    max_epochs=max(1, attack_epochs // 2), random_state=seed
-                ),
-                "accuracy",
-            ),
-            "NSH membership accuracy",
-        ),
-        "label_accuracy": AttackSpec(
-            make_attack_scorer(LabelOnlyMembershipAttack(), "accuracy"),
-            "label-only membership accuracy",
-        ),
+        )
     }
+    membership = {
+        "shadow": (
+            ShadowModelMembershipAttack(random_state=seed).fit(X_aux, y_aux),
+            "ML-Leaks membership",
+        ),
+        "nsh": (
+            KnownMembersMembershipAttack(
+                max_epochs=max(1, attack_epochs // 2), random_state=seed
+            ),
+            "NSH membership",
+        ),
+        "label": (LabelOnlyMembershipAttack(), "label-only membership"),
+    }
+    for prefix, (attack, label) in membership.items():
+        attacks[f"{prefix}_accuracy"] = AttackSpec(
+            make_attack_scorer(attack, "accuracy"), f"{label} accuracy"
+        )
+        attacks[f"{prefix}_auc"] = AttackSpec(
+            make_attack_scorer(attack, "roc_auc"), f"{label} AUC"
+        )
+        attacks[f"{prefix}_tpr"] = AttackSpec(
+            make_attack_scorer(attack, LOW_FPR_METRIC),
+            f"{label} TPR at {LOW_FPR:.0%} FPR",
+        )
     declared = []
     for name, defense in defenses.items():
         estimator = (
@@ -371,8 +393,10 @@ def image_audit(
                 estimator,
                 style=_STYLES.get(name),
                 param_notes=_NOTES.get(name, {}),
+                role="undefended" if defense is None else "defense",
             )
         )
+    declared.append(trivial_defense("classification"))
     baseline = float(np.mean((X_aux - X_aux.mean(axis=0)) ** 2))
     spec = AuditSpec(
         name=dataset,
@@ -406,7 +430,16 @@ def image_audit(
         ),
         claims=_claims,
     )
-    spec.figures = _reconstruction_figure(inversion, shape, seeds[0], n_victims)
+    spec.figures = _figures(
+        inversion,
+        {
+            f"{prefix}_accuracy": (attack, f"{label} (first split)")
+            for prefix, (attack, label) in membership.items()
+        },
+        shape,
+        seeds[0],
+        n_victims,
+    )
     return spec
 
 
@@ -456,47 +489,87 @@ def _claims(result):
     return checks
 
 
-def _reconstruction_figure(inversion, shape, seed, n_victims):
-    """``figures(result)``: the attacker's reconstructions for the first seed.
+def _figures(inversion, membership, shape, seed, n_victims):
+    """``figures(result)``: reconstructions and membership ROC curves.
 
-    Refits each defense on the first split's training rows (the engine keeps
-    no fitted model) and reconstructs ``n_victims`` of those images.
+    Refits each model on the first split's training rows (the engine keeps
+    no fitted model), reconstructs ``n_victims`` of those images, and
+    scores every membership attack on balanced members (training rows) and
+    non-members (held-out rows) of that split.
     """
 
     def figures(result):
-        from matplotlib.figure import Figure
-
         spec = result.spec
-        train, _ = next(SeedSplits([seed]).split(spec.X, spec.y))
-        victims = train[:: max(1, len(train) // n_victims)][:n_victims]
-        rows = [("original", spec.X[victims])]
-        errors = {
-            row["defense"]: row["mean_train_inversion_error"] for row in result.rows
+        train, test = next(SeedSplits([seed]).split(spec.X, spec.y))
+        models = {
+            defense.name: clone(defense.estimator).fit(spec.X[train], spec.y[train])
+            for defense in spec.defenses
         }
-        for defense in spec.defenses:
-            model = clone(defense.estimator).fit(spec.X[train], spec.y[train])
-            rows.append((defense.name, inversion.infer(model, spec.X[victims])))
-        figure = Figure(figsize=(1.2 * len(victims) + 1.6, 1.2 * len(rows)))
-        figure.set_label("Reconstructions per defense")
-        axes = figure.subplots(len(rows), len(victims), squeeze=False)
-        for i, (name, images) in enumerate(rows):
-            for j, image in enumerate(images):
-                ax = axes[i, j]
-                ax.imshow(
-                    np.clip(image.reshape(shape), 0, 1), cmap="gray", vmin=0, vmax=1
+        curves = {}
+        for name, (attack, label) in membership.items():
+            if name not in spec.attacks:
+                continue
+            curves[label] = [
+                (
+                    defense.label,
+                    defense.style,
+                    *membership_scores(
+                        attack,
+                        models[defense.name],
+                        spec.X[train],
+                        spec.y[train],
+                        spec.X[test],
+                        spec.y[test],
+                    ),
                 )
-                ax.set_xticks([])
-                ax.set_yticks([])
-            label = name if name == "original" else f"{name}\n({errors[name]:.4f})"
-            axes[i, 0].set_ylabel(
-                label, rotation=0, ha="right", va="center", fontsize=7
-            )
-        figure.suptitle(
-            f"{spec.name}: training images and an attacker's reconstructions "
-            "(inversion error)",
-            fontsize=9,
+                for defense in spec.defenses
+                if defense.applies(name)
+            ]
+        roc = plot_membership_roc(
+            curves,
+            title=(
+                f"{spec.name}: membership ROC curves (log-log), first split; "
+                f"dotted red: {LOW_FPR:.0%} FPR"
+            ),
         )
-        figure.tight_layout()
-        return {"reconstructions.png": figure}
+        roc.set_label("Membership ROC curves")
+        return {
+            "reconstructions.png": _reconstructions(
+                result, models, inversion, shape, train, n_victims
+            ),
+            "membership_roc.png": roc,
+        }
 
     return figures
+
+
+def _reconstructions(result, models, inversion, shape, train, n_victims):
+    """The attacker's reconstructions of a few training images, per model."""
+    from matplotlib.figure import Figure
+
+    spec = result.spec
+    victims = train[:: max(1, len(train) // n_victims)][:n_victims]
+    rows = [("original", spec.X[victims])]
+    errors = {row["defense"]: row["mean_train_inversion_error"] for row in result.rows}
+    for defense in spec.defenses:
+        rows.append(
+            (defense.name, inversion.infer(models[defense.name], spec.X[victims]))
+        )
+    figure = Figure(figsize=(1.2 * len(victims) + 1.6, 1.2 * len(rows)))
+    figure.set_label("Reconstructions per defense")
+    axes = figure.subplots(len(rows), len(victims), squeeze=False)
+    for i, (name, images) in enumerate(rows):
+        for j, image in enumerate(images):
+            ax = axes[i, j]
+            ax.imshow(np.clip(image.reshape(shape), 0, 1), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        label = name if name == "original" else f"{name}\n({errors[name]:.4f})"
+        axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+    figure.suptitle(
+        f"{spec.name}: training images and an attacker's reconstructions "
+        "(inversion error)",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    return figure

@@ -3,7 +3,6 @@
 import base64
 import contextlib
 import csv
-import html
 import json
 import os
 import shutil
@@ -27,13 +26,27 @@ UNDEFINED = "undefined"
 HELD_OUT = ROWS["test"]
 
 
-def plot_tradeoff(result, attack, ax=None):
+def plot_tradeoff(result, attack, ax=None, *, max_leakage=None):
     """Utility against one attack's success, a series per defense.
 
     Draws on ``ax`` when given, else on a new
     :class:`matplotlib.figure.Figure` (the user's pyplot state and backend
     are left alone). Defenses that ``attack`` does not apply to have no
-    series; the caption names them.
+    series; the caption names them. The trivial baseline is a grey cross,
+    with dotted lines at its utility and at its attack success (the
+    prior-only attacker). With ``max_leakage`` (the budget, in the budget
+    attack's units) the recommended setting is circled and, on the budget
+    attack's plot, the budget is a dashed line.
+
+    Parameters
+    ----------
+    result : AuditResult
+    attack : str
+        One of the audit's attacks.
+    ax : matplotlib Axes, default=None
+    max_leakage : float, default=None
+        The budget of :meth:`AuditResult.best_under_budget`; None marks no
+        budget and no recommended setting.
 
     Returns
     -------
@@ -48,6 +61,10 @@ def plot_tradeoff(result, attack, ax=None):
             f"attack {attack!r} is not one of this audit's attacks "
             f"{sorted(spec.attacks)}."
         )
+    best = None
+    if max_leakage is not None:
+        spec.check_budget(max_leakage)
+        best = result.best_under_budget(max_leakage)
     if ax is None:
         figure = Figure(figsize=(6.4, 4.4))
         ax = figure.subplots()
@@ -63,9 +80,14 @@ def plot_tradeoff(result, attack, ax=None):
         if not rows:
             continue
         color, marker = defense.style or (None, "o")
+        x = [result.utility(row) for row in rows]
+        y = [row[key] for row in rows]
+        if defense.role == "trivial":
+            ax.axvline(x[0], color="grey", linestyle=":", linewidth=1)
+            ax.axhline(y[0], color="grey", linestyle=":", linewidth=1)
         ax.errorbar(
-            [result.utility(row) for row in rows],
-            [row[key] for row in rows],
+            x,
+            y,
             yerr=[row[std] for row in rows],
             elinewidth=0.8,
             color=color,
@@ -75,9 +97,32 @@ def plot_tradeoff(result, attack, ax=None):
             linewidth=1.2,
             label=defense.label,
         )
+    if max_leakage is not None and attack == spec.budget_attack:
+        ax.axhline(
+            max_leakage,
+            color="tab:red",
+            linestyle="--",
+            linewidth=1,
+            label=f"budget ({spec.budget_rule(max_leakage).rsplit(' ', 2)[-2]} "
+            f"{max_leakage:g})",
+        )
+    if best is not None and result.applies(best, attack):
+        ax.plot(
+            [result.utility(best)],
+            [best[key]],
+            linestyle="none",
+            marker="o",
+            markersize=16,
+            markerfacecolor="none",
+            markeredgecolor="tab:red",
+            markeredgewidth=2,
+            label=f"recommended: {result.defense(best).name} {best['setting']}",
+        )
     ax.set_xlabel(f"{spec.utility_label} ({HELD_OUT})")
     ax.set_ylabel(spec.attacks[attack].full_label)
     caption = "bars: ± 1 s.d. over folds"
+    if spec.trivial is not None and spec.trivial.applies(attack):
+        caption += "; dotted: the trivial model"
     if skipped:
         caption += f"; {NOT_APPLICABLE}: {', '.join(skipped)}"
     ax.text(
@@ -92,7 +137,7 @@ def plot_tradeoff(result, attack, ax=None):
     )
     ax.set_title(f"{spec.name}: utility against attack success")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=7)
     figure.tight_layout()
     return figure
 
@@ -125,9 +170,299 @@ def _mean_std(result, row, attack):
     return f"{mean} ± {_cell(result, row, attack, 'std')}"
 
 
+# -- what each number means ------------------------------------------------------
+
+#: One plain sentence per utility scorer.
+UTILITY_DEFINITIONS = {
+    "neg_mean_squared_error": (
+        "the mean squared error of the model's predictions (lower is better)"
+    ),
+    "f1_weighted": (
+        "the F1 score of the model's predicted classes, averaged over the "
+        "classes weighted by their number of rows (higher is better)"
+    ),
+    "accuracy": "the share of rows the model classifies correctly (higher is better)",
+}
+
+#: One plain sentence per (kind of attack, metric).
+METRIC_DEFINITIONS = {
+    ("attribute", "accuracy"): (
+        "the share of rows whose sensitive value the attacker guesses right"
+    ),
+    ("attribute", "advantage"): (
+        "the attacker's accuracy minus the accuracy its guesses would have if "
+        "the sensitive value were independent of everything it sees (the sum "
+        "over values of P(guess) P(value)); 0 means it learns nothing beyond "
+        "the prior"
+    ),
+    ("attribute", "advantage_over_prior"): (
+        "the attacker's accuracy minus that of always guessing the most "
+        "frequent value (what an attacker who knows only the prior achieves); "
+        "0 or less means the attack does no better than the prior"
+    ),
+    ("attribute", "f1"): (
+        "the F1 score of the attacker's guesses of the sensitive value (of the "
+        "positive value for a yes/no one, macro-averaged over the values "
+        "otherwise): it rewards finding the rare value, not repeating the "
+        "common one"
+    ),
+    ("attribute", "roc_auc"): (
+        "the probability that the attacker ranks a row holding a sensitive "
+        "value above a row that does not (one value against the others, "
+        "averaged over the values); 0.5 is chance"
+    ),
+    ("membership", "accuracy"): (
+        "the share of rows, as many members (training rows) as non-members "
+        "(held-out rows), whose membership the attacker guesses right; 0.5 is "
+        "chance"
+    ),
+    ("membership", "advantage"): (
+        "the attacker's true-positive rate minus its false-positive rate on "
+        "members against non-members; 0 is chance"
+    ),
+    ("membership", "roc_auc"): (
+        "the probability that the attacker scores a random member above a "
+        "random non-member (AUC); 0.5 is chance"
+    ),
+    ("membership", "tpr_at_1pct_fpr"): (
+        "the share of members the attacker finds with its threshold set so "
+        "that it wrongly accuses at most 1% of the non-members (TPR at 1% "
+        "FPR); 0.01 is chance: it shows whether some members can be picked "
+        "out with confidence, which averages hide"
+    ),
+    ("membership", "tpr_at_0.1pct_fpr"): (
+        "the share of members the attacker finds while wrongly accusing at "
+        "most 0.1% of the non-members; 0.001 is chance"
+    ),
+    ("reconstruction", "mse"): (
+        "the mean squared error per pixel between the attacker's "
+        "reconstruction of an image and the true image (inversion error); "
+        "lower means the attacker sees more"
+    ),
+}
+
+#: How a metric is named in a "strongest attack" column.
+METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "advantage": "advantage",
+    "advantage_over_prior": "advantage over the prior",
+    "f1": "F1",
+    "roc_auc": "AUC",
+    "tpr_at_1pct_fpr": "TPR at 1% FPR",
+    "tpr_at_0.1pct_fpr": "TPR at 0.1% FPR",
+    "mse": "inversion error",
+}
+
+
+def _metric_of(attack_spec):
+    scorer = attack_spec.scorer
+    return getattr(scorer, "kind", None), getattr(scorer, "metric", None)
+
+
+def definitions(result):
+    """``[(term, sentence), ...]``: the utility and every attack column, defined.
+
+    Attacks that share a metric and rows are defined together; each
+    sentence names the rows it was measured on.
+    """
+    spec = _check_result(result).spec
+    utility = UTILITY_DEFINITIONS.get(
+        spec.utility if isinstance(spec.utility, str) else None,
+        f"the score of {spec.utility!r} (higher is better)",
+    )
+    items = [
+        (
+            spec.utility_label,
+            f"Utility: {utility}, measured on the {HELD_OUT} of each split.",
+        )
+    ]
+    groups = {}
+    for attack in spec.attacks.values():
+        kind, metric = _metric_of(attack)
+        groups.setdefault((kind, metric, attack.rows_label), []).append(attack)
+    for (kind, metric, rows), attacks in groups.items():
+        sentence = METRIC_DEFINITIONS.get((kind, metric))
+        if sentence is None:
+            sentence = f"the attack's {metric or 'score'} (see settings.json)"
+        more = "higher" if attacks[0].higher_is_more_leakage else "lower"
+        items.append(
+            (
+                ", ".join(attack.label for attack in attacks),
+                f"{sentence[0].upper()}{sentence[1:]}; measured on the {rows}; "
+                f"{more} means more leakage.",
+            )
+        )
+    if _strongest_groups(spec):
+        items.append(
+            (
+                "strongest attack",
+                "For each metric that several attacks report, the worst case "
+                "for the defense: the attack with the most leakage on that row, "
+                "in the metric's orientation.",
+            )
+        )
+    return items
+
+
+def _strongest_groups(spec):
+    """``[(column title, [attack names]), ...]`` for metrics shared by 2+ attacks."""
+    groups = {}
+    for name, attack in spec.attacks.items():
+        kind, metric = _metric_of(attack)
+        if metric is None:
+            continue
+        groups.setdefault((kind, metric, attack.rows_label), []).append(name)
+    return [
+        (
+            f"strongest {kind + ' ' if kind == 'membership' else ''}attack: "
+            f"{METRIC_NAMES.get(metric, metric)} ({rows})",
+            names,
+        )
+        for (kind, metric, rows), names in groups.items()
+        if len(names) > 1
+    ]
+
+
+def _strongest(result, row, names):
+    """``(value, attack name)`` of the most leaking attack of ``names`` on ``row``."""
+    spec = result.spec
+    measured = [
+        (row[spec.key(name)], name)
+        for name in names
+        if result.applies(row, name) and row[spec.key(name)] is not None
+    ]
+    if not measured:
+        return None
+    higher = spec.attacks[names[0]].higher_is_more_leakage
+    return (max if higher else min)(measured, key=lambda item: item[0])
+
+
+def _strongest_cell(result, row, names):
+    found = _strongest(result, row, names)
+    if found is None:
+        return NOT_APPLICABLE
+    value, name = found
+    return f"{_format(value)} ({result.spec.attacks[name].label})"
+
+
+# -- the headline ----------------------------------------------------------------
+
+
+def findings(result, *, max_leakage):
+    """The report's headline: ``[(heading, sentence), ...]``, in plain words.
+
+    The verdict on the undefended model, the recommended setting, what it
+    costs in utility (against the undefended and the trivial model, with
+    the share of the model's gain over the trivial model that it keeps) and
+    what it buys (the budget attack, and the strongest attacks, on the
+    undefended model, the recommended setting and the trivial model, which
+    is what an attacker who knows only the prior achieves).
+    """
+    spec = _check_result(result).spec
+    spec.check_budget(max_leakage)
+    attack = spec.attacks[spec.budget_attack]
+    key = spec.key(spec.budget_attack)
+    rule = spec.budget_rule(max_leakage)
+    undefended = result.row_of("undefended")
+    trivial = result.row_of("trivial")
+    best = result.best_under_budget(max_leakage)
+
+    def within(value):
+        if attack.higher_is_more_leakage:
+            return value <= max_leakage
+        return value >= max_leakage
+
+    def leak(row):
+        if row is None or not result.applies(row, spec.budget_attack):
+            return None
+        return row[key]
+
+    items = []
+    if undefended is None:
+        verdict = "The undefended model was not audited (add it to --defenses)."
+    elif leak(undefended) is None:
+        verdict = (
+            f"The budget attack does not apply to the undefended model "
+            f"({result.defense(undefended).label})."
+        )
+    else:
+        value = leak(undefended)
+        verdict = (
+            f"The undefended model ({result.defense(undefended).label}) "
+            + ("meets" if within(value) else "fails")
+            + f" the budget {rule}: it scores {_format(value)}."
+        )
+    if best is None:
+        verdict += f" No audited setting meets the budget {rule}."
+    elif undefended is not None and best is not undefended:
+        verdict += (
+            f" {result.defense(best).label} {best['setting']} meets it and keeps "
+            "the most utility."
+        )
+    items.append(("Verdict", verdict))
+    items.append(("Recommended", _budget_sentence(result, max_leakage)))
+    if best is None:
+        return items
+
+    label = spec.utility_label
+    cost = (
+        f"{label} ({HELD_OUT}) {_format(result.utility(best))} for the "
+        "recommended setting"
+    )
+    compared = []
+    if undefended is not None:
+        compared.append(
+            f"{_format(result.utility(undefended))} for the undefended model"
+        )
+    if trivial is not None:
+        compared.append(
+            f"{_format(result.utility(trivial))} for a trivial model "
+            f"({result.defense(trivial).name.split('(', 1)[-1].rstrip(')')})"
+        )
+    if compared:
+        cost += ", against " + " and ".join(compared)
+    if undefended is not None and trivial is not None:
+        gain = undefended["mean_test_utility"] - trivial["mean_test_utility"]
+        if gain > 0:
+            kept = (best["mean_test_utility"] - trivial["mean_test_utility"]) / gain
+            cost += (
+                f": it keeps {kept:.0%} of the undefended model's gain over the "
+                "trivial model"
+            )
+        else:
+            cost += ": the undefended model is no better than the trivial one"
+    items.append(("What it costs", cost + "."))
+
+    buys = [f"{attack.full_label} {_format(leak(best))} for the recommended setting"]
+    if leak(undefended) is not None:
+        buys.append(f"{_format(leak(undefended))} undefended")
+    if leak(trivial) is not None:
+        buys.append(
+            f"{_format(leak(trivial))} for the prior-only attacker (the same "
+            "attack on the trivial model)"
+        )
+    sentences = [", ".join(buys)]
+    for title, names in _strongest_groups(spec):
+        values = []
+        for who, row in (
+            ("recommended", best),
+            ("undefended", undefended),
+            ("prior-only", trivial),
+        ):
+            found = None if row is None else _strongest(result, row, names)
+            if found is not None:
+                value, name = found
+                values.append(f"{_format(value)} {who} ({spec.attacks[name].label})")
+        if values:
+            sentences.append(f"{title[0].upper()}{title[1:]}: {', '.join(values)}")
+    items.append(("What it buys", ". ".join(sentences) + "."))
+    return items
+
+
 def summary_rows(result):
     """Table rows (header first) for Markdown and HTML: every attack, its rows."""
     spec = _check_result(result).spec
+    strongest = _strongest_groups(spec)
     header = (
         [
             "defense",
@@ -137,11 +472,13 @@ def summary_rows(result):
         ]
         + [f"{label} ({HELD_OUT})" for _, label in spec.extras.values()]
         + [spec.attacks[a].full_label for a in spec.attacks]
+        + [title for title, _ in strongest]
         + ["Pareto"]
     )
     rows = [header]
     for row in result.rows:
         train = spec.utility_sign * row["mean_train_utility"]
+        trivial = result.defense(row).role == "trivial"
         rows.append(
             [
                 result.defense(row).label,
@@ -150,12 +487,15 @@ def summary_rows(result):
                 f"{_format(train)} ± {_format(row['std_train_utility'])}",
             ]
             + [
-                f"{_format(row[f'mean_test_{name}'])} ± "
+                NOT_APPLICABLE
+                if trivial
+                else f"{_format(row[f'mean_test_{name}'])} ± "
                 f"{_format(row[f'std_test_{name}'])}"
                 for name in spec.extras
             ]
             + [_mean_std(result, row, a) for a in spec.attacks]
-            + ["*" if row["pareto"] else ""]
+            + [_strongest_cell(result, row, names) for _, names in strongest]
+            + ["yes" if row["pareto"] else ""]
         )
     return rows
 
@@ -163,31 +503,41 @@ def summary_rows(result):
 def format_summary(result, *, max_leakage):
     """A short plain-text summary for the terminal.
 
-    Every column names its rows; ``max_leakage`` is the budget on the
-    audit's budget attack, in its metric's units.
+    The same facts as the report, first: the verdict, the recommended
+    setting (marked ``>`` in the table), what it costs and what it buys;
+    then the table of the plotted attacks, each column naming its rows, and
+    what each number means. ``max_leakage`` is the budget on the audit's
+    budget attack, in its metric's units.
     """
     spec = _check_result(result).spec
     spec.check_budget(max_leakage)
-    lines = [
-        f"skmid audit {spec.name}: {spec.description}",
-        f"utility: {spec.utility_label} on the {HELD_OUT}",
+    lines = [f"skmid audit {spec.name}: {spec.description}", ""]
+    lines += [
+        f"{heading}: {sentence}"
+        for heading, sentence in findings(result, max_leakage=max_leakage)
     ]
-    for name in spec.plot_attacks:
+    lines += ["", f"utility: {spec.utility_label} on the {HELD_OUT}"]
+    shown = list(dict.fromkeys([*spec.plot_attacks, spec.budget_attack]))
+    for name in shown:
         lines.append(f"{name}: {spec.attacks[name].full_label}")
-    columns = ["defense", "setting", f"utility ({HELD_OUT})"] + [
-        f"{a} ({spec.attacks[a].rows_label})" for a in spec.plot_attacks
+    columns = ["  defense", "setting", f"utility ({HELD_OUT})"] + [
+        f"{a} ({spec.attacks[a].rows_label})" for a in shown
     ]
     labels = [result.defense(row).label for row in result.rows]
-    widths = [max(9, *map(len, labels)), 22, len(columns[2])] + [
+    widths = [max(9, *map(len, labels)) + 2, 22, len(columns[2])] + [
         max(len(NOT_APPLICABLE), len(c)) for c in columns[3:]
     ]
+    best = result.best_under_budget(max_leakage)
     lines.append(" ".join(f"{c:<{w}}" for c, w in zip(columns, widths, strict=True)))
     for label, row in zip(labels, result.rows, strict=True):
-        values = [label, row["setting"], _format(result.utility(row))] + [
-            _cell(result, row, a) for a in spec.plot_attacks
+        mark = "> " if row is best else "  "
+        values = [mark + label, row["setting"], _format(result.utility(row))] + [
+            _cell(result, row, a) for a in shown
         ]
         lines.append(" ".join(f"{v:<{w}}" for v, w in zip(values, widths, strict=True)))
-    lines.append(_budget_sentence(result, max_leakage))
+    lines.append("(> recommended)")
+    lines.append("")
+    lines += [f"{term}: {sentence}" for term, sentence in definitions(result)]
     return "\n".join(lines)
 
 
@@ -195,7 +545,11 @@ def _budget_sentence(result, max_leakage):
     spec = result.spec
     best = result.best_under_budget(max_leakage)
     rule = spec.budget_rule(max_leakage)
-    excluded = [d.name for d in spec.defenses if not d.applies(spec.budget_attack)]
+    excluded = [
+        d.name
+        for d in spec.defenses
+        if not d.applies(spec.budget_attack) and d.role != "trivial"
+    ]
     tail = (
         f" ({', '.join(excluded)}: {NOT_APPLICABLE}, not a candidate)"
         if excluded
@@ -212,6 +566,15 @@ def _budget_sentence(result, max_leakage):
 
 def write_report(result, out_dir, *, max_leakage=0.02, command=None, overwrite=False):
     """Write the report files into ``out_dir``; returns ``{name: path}``.
+
+    ``report.html`` (self-contained: styles and images inlined, nothing
+    loaded from the network) and ``report.md`` state the same facts in the
+    same order: the verdict, the recommended setting, what it costs and
+    what it buys, the table with the recommended row
+    highlighted, what each number means, and the figures (a trade-off plot
+    per plotted attack and for the budget attack, with the budget, the
+    recommended setting and the trivial model marked). ``results.csv`` has
+    every statistic, ``settings.json`` the exact settings and versions.
 
     ``max_leakage`` is the budget on the audit's budget attack, in its
     metric's units (a largest value, or a smallest one where lower means
@@ -249,7 +612,7 @@ def _write_audit_files(result, out, max_leakage, command):
         + [(a, a) for a in spec.attacks]
     )
     stats = [f"{s}_{name}" for name, _ in scorers for s in STATISTICS]
-    fields = ["defense", "setting", "note", "params", *stats, "pareto"]
+    fields = ["defense", "setting", "role", "note", "params", *stats, "pareto"]
     with open(paths["results.csv"], "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
@@ -257,6 +620,7 @@ def _write_audit_files(result, out, max_leakage, command):
             line = {
                 "defense": row["defense"],
                 "setting": row["setting"],
+                "role": result.defense(row).role,
                 "note": row["note"] or "",
                 "params": json.dumps(row["params"], default=float),
                 "pareto": row["pareto"],
@@ -267,6 +631,7 @@ def _write_audit_files(result, out, max_leakage, command):
                     line[key] = _csv_value(result, row, key, attack)
             writer.writerow(line)
 
+    best = result.best_under_budget(max_leakage)
     paths["settings.json"] = out / "settings.json"
     settings = {
         "audit": spec.name,
@@ -293,10 +658,14 @@ def _write_audit_files(result, out, max_leakage, command):
         "budget_attack": spec.budget_attack,
         "max_leakage": max_leakage,
         "budget": spec.budget_rule(max_leakage),
+        "recommended": None
+        if best is None
+        else {"defense": best["defense"], "setting": best["setting"]},
         "pareto_attacks": list(spec.front_attacks),
         "defenses": [
             {
                 "name": d.name,
+                "role": d.role,
                 "note": d.note,
                 "estimator": repr(d.estimator),
                 "param_grid": d.param_grid,
@@ -312,11 +681,11 @@ def _write_audit_files(result, out, max_leakage, command):
     paths["settings.json"].write_text(json.dumps(settings, indent=2, default=str))
 
     images = {}
-    for attack in spec.plot_attacks:
+    for attack in dict.fromkeys([*spec.plot_attacks, spec.budget_attack]):
         path = out / f"tradeoff_{attack}.png"
-        plot_tradeoff(result, attack).savefig(path, dpi=110)
+        plot_tradeoff(result, attack, max_leakage=max_leakage).savefig(path, dpi=110)
         paths[path.name] = path
-        images[attack] = path
+        images[spec.attacks[attack].full_label] = path
 
     front = ", ".join(spec.attacks[a].full_label for a in spec.front_attacks)
     run = result.settings
@@ -333,17 +702,17 @@ def _write_audit_files(result, out, max_leakage, command):
         "(results.csv has both kinds of rows for every attack). Pareto: not "
         f"dominated on the utility and {front}, each compared where it was "
         f"measured ({NOT_APPLICABLE}: the attack does not apply to that "
-        "defense, which competes on the others)."
+        "defense, which competes on the others); the trivial model is a "
+        "reference, never on the front nor recommended."
     )
-    paragraphs = [spec.description, settings_line]
     notes = [
         f"{d.name}: {param} is the {meaning}."
         for d in spec.defenses
         for param, meaning in d.param_notes.items()
     ] + [f"{d.name}: {d.note}." for d in spec.defenses if d.note]
+    paragraphs = []
     if notes:
         paragraphs.append("Defenses. " + " ".join(notes))
-    emphasis = _budget_sentence(result, max_leakage)
     if spec.claims is not None:
         checked = spec.claims(result)
         paragraphs.append(
@@ -365,75 +734,87 @@ def _write_audit_files(result, out, max_leakage, command):
             paths[name] = path
             images[figure.get_label() or name] = path
 
+    table = summary_rows(result)
+    roles = [result.defense(row).role for row in result.rows]
     paths.update(
         _write_pages(
             out,
-            title=f"skmid audit: {spec.name}",
-            paragraphs=paragraphs,
-            emphasis=emphasis,
-            table=summary_rows(result),
-            images={
-                spec.attacks[a].full_label if a in spec.attacks else a: p
-                for a, p in images.items()
+            {
+                "title": f"skmid audit: {spec.name}",
+                "description": spec.description,
+                "findings": findings(result, max_leakage=max_leakage),
+                "settings_line": settings_line,
+                "header": table[0],
+                "rows": [
+                    {
+                        "cells": cells,
+                        "recommended": row is best,
+                        "role": role,
+                    }
+                    for cells, row, role in zip(
+                        table[1:], result.rows, roles, strict=True
+                    )
+                ],
+                "definitions": definitions(result),
+                "paragraphs": paragraphs,
+                "images": images,
+                "footer": (
+                    "Files: results.csv (every statistic), settings.json (exact "
+                    "settings, seeds and package versions)."
+                ),
             },
-            footer=(
-                "Files: results.csv (every statistic), settings.json (exact "
-                "settings, seeds and package versions)."
-            ),
         )
     )
     return paths
 
 
-def _write_pages(out, *, title, paragraphs, emphasis, table, images, footer):
-    """report.md and a self-contained report.html; returns their paths."""
-    paths = {"report.md": out / "report.md", "report.html": out / "report.html"}
-    markdown = [f"# {title}", ""]
-    for paragraph in paragraphs:
-        markdown += [paragraph, ""]
-    markdown += [
-        emphasis,
-        "",
-        "| " + " | ".join(table[0]) + " |",
-        "|" + "---|" * len(table[0]),
-    ]
-    markdown += ["| " + " | ".join(row) + " |" for row in table[1:]]
-    for label, path in images.items():
-        markdown += ["", f"![{label}]({path.name})"]
-    markdown += ["", footer]
-    paths["report.md"].write_text("\n".join(markdown) + "\n")
+def _environment(autoescape):
+    """The report templates (``skmid/audit/templates``), HTML autoescaped."""
+    import jinja2
 
-    cells = "".join(f"<th>{html.escape(c)}</th>" for c in table[0])
-    body_rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-        for row in table[1:]
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("skmid.audit", "templates"),
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
     )
-    figures = "".join(
-        f'<figure><img alt="{html.escape(label)}" '
-        f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
-        f"<figcaption>{html.escape(label)}</figcaption></figure>"
-        for label, p in images.items()
+
+
+def _write_pages(out, context):
+    """report.md and a self-contained report.html; returns their paths.
+
+    Both come from Jinja2 templates fed the same context; the HTML has its
+    stylesheet and its images inlined (data: URIs), so it loads nothing.
+    """
+    paths = {"report.md": out / "report.md", "report.html": out / "report.html"}
+    context = dict(context)
+    images = context.pop("images")
+    markdown = _environment(False).get_template("report.md.j2")
+    paths["report.md"].write_text(
+        markdown.render(
+            **context,
+            images=[(label, path.name) for label, path in images.items()],
+        )
     )
-    texts = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 70em; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.9em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
-th {{ background: #f0f0f0; }} td:first-child, td:nth-child(2) {{ text-align: left; }}
-figure {{ display: inline-block; margin: 1em; }} img {{ max-width: 36em; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-{texts}
-<p><strong>{html.escape(emphasis)}</strong></p>
-<table><thead><tr>{cells}</tr></thead><tbody>{body_rows}</tbody></table>
-{figures}
-<p>skmid {html.escape(str(get_versions()["skmid"]))}; {html.escape(footer)}</p>
-</body></html>
-"""
-    paths["report.html"].write_text(page)
+    page = _environment(True).get_template("report.html.j2")
+    environment = page.environment
+    paths["report.html"].write_text(
+        page.render(
+            **context,
+            images=[
+                (
+                    label,
+                    "data:image/png;base64,"
+                    + base64.b64encode(path.read_bytes()).decode("ascii"),
+                )
+                for label, path in images.items()
+            ],
+            stylesheet=environment.loader.get_source(environment, "report.css")[0],
+            version=str(get_versions()["skmid"]),
+        )
+    )
     return paths
 
 

@@ -57,6 +57,14 @@ class AuditResult:
         """Whether ``attack`` was run on the defense of ``row``."""
         return self.defense(row).applies(attack)
 
+    def row_of(self, role):
+        """The row of the ``"undefended"`` or ``"trivial"`` defense, or None.
+
+        Its only row (a baseline has no grid); None where the audit has no
+        such defense or did not run it.
+        """
+        return next((row for row in self.rows if self.defense(row).role == role), None)
+
     def utility(self, row, statistic="mean"):
         """The utility of ``row`` as reported (e.g. the MSE, not its negation)."""
         value = row[f"{statistic}_test_utility"]
@@ -68,7 +76,8 @@ class AuditResult:
         The rule of :func:`skmid.model_selection.best_under_budget`, on the
         budget attack's declared rows and in its metric's units (a largest
         value, or a smallest one where lower means more leakage). Rows whose
-        defense the budget attack does not apply to are not candidates.
+        defense the budget attack does not apply to are not candidates, nor
+        is the trivial baseline (a reference, not a model to deploy).
         None when no row qualifies.
         """
         spec = self.spec
@@ -78,7 +87,11 @@ class AuditResult:
             max_leakage, {"utility": spec.utility, name: attack.scorer}, attack=name
         )
         key = spec.key(name)
-        rows = [row for row in self.rows if row[key] is not None]
+        rows = [
+            row
+            for row in self.rows
+            if row[key] is not None and self.defense(row).role != "trivial"
+        ]
         higher_leaks = attack.higher_is_more_leakage
         if not any(
             row[key] <= max_leakage if higher_leaks else row[key] >= max_leakage
@@ -258,16 +271,25 @@ def _defined(value):
 
 
 def _mark_pareto(spec, rows):
+    """Mark the front among the defenses; the trivial baseline is not on it."""
+    roles = {d.name: d.role for d in spec.defenses}
+    candidates = [row for row in rows if roles[row["defense"]] != "trivial"]
+    if not candidates:  # the trivial baseline alone
+        for row in rows:
+            row["pareto"] = False
+        return
     leakages = []
     for name in spec.front_attacks:
         sign = 1.0 if spec.attacks[name].higher_is_more_leakage else -1.0
         key = spec.key(name)
-        leakages.append([None if row[key] is None else sign * row[key] for row in rows])
-    front = set(
-        pareto_front([row["mean_test_utility"] for row in rows], leakages).tolist()
-    )
-    for i, row in enumerate(rows):
-        row["pareto"] = i in front
+        leakages.append(
+            [None if row[key] is None else sign * row[key] for row in candidates]
+        )
+    utilities = [row["mean_test_utility"] for row in candidates]
+    front = set(pareto_front(utilities, leakages).tolist())
+    on_front = {id(row) for i, row in enumerate(candidates) if i in front}
+    for row in rows:
+        row["pareto"] = id(row) in on_front
 
 
 @contextlib.contextmanager

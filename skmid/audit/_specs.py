@@ -17,6 +17,8 @@ class AuditInputError(ValueError):
 
 #: How each kind of rows is named in every output.
 ROWS = {"test": "held-out rows", "train": "training rows"}
+#: The roles of an audit's rows (see DefenseSpec).
+ROLES = ("defense", "undefended", "trivial")
 
 
 @dataclass
@@ -92,6 +94,14 @@ class DefenseSpec:
     note : str, default=None
         A warning shown with the defense's name in every output, e.g.
         ``"not DP: bounds from the data"``.
+    role : {"defense", "undefended", "trivial"}, default="defense"
+        ``"undefended"``: the model the defenses protect, the report's
+        reference for what a defense costs and buys. ``"trivial"``: a
+        baseline that ignores the features (the mean target, or the majority
+        class): the utility any model should beat and, attacked, the success
+        of an attacker who knows only the prior. A trivial baseline is
+        measured on the same folds as the others, kept by :meth:`AuditSpec.select`,
+        and never recommended nor on the Pareto front.
     """
 
     name: str
@@ -101,6 +111,10 @@ class DefenseSpec:
     style: tuple = None
     param_notes: dict = field(default_factory=dict)
     note: str = None
+    role: str = "defense"
+
+    def __post_init__(self):
+        check_scalar_choice(self.role, "role", set(ROLES))
 
     def applies(self, attack):
         """Whether ``attack`` is run on this defense (declared, not inferred)."""
@@ -210,6 +224,12 @@ class AuditSpec:
             named.append(
                 (f"the attacks of defense {defense.name}", defense.attacks or [])
             )
+        for role in ("undefended", "trivial"):
+            holders = [d.name for d in self.defenses if d.role == role]
+            if len(holders) > 1:
+                raise ValueError(
+                    f"at most one defense may have role={role!r}; got {holders}."
+                )
         for where, names in named:
             unknown = [name for name in names if name not in self.attacks]
             if unknown:
@@ -218,6 +238,19 @@ class AuditSpec:
                     f"attacks are {sorted(self.attacks)}."
                 )
         return self
+
+    def _role(self, role):
+        return next((d for d in self.defenses if d.role == role), None)
+
+    @property
+    def undefended(self):
+        """The DefenseSpec of the undefended model, or None."""
+        return self._role("undefended")
+
+    @property
+    def trivial(self):
+        """The DefenseSpec of the trivial baseline, or None."""
+        return self._role("trivial")
 
     def key(self, attack, statistic="mean"):
         """Row key of ``attack``'s ``statistic`` on its declared rows."""
@@ -228,7 +261,11 @@ class AuditSpec:
         return tuple(self.pareto_attacks or (self.budget_attack,))
 
     def select(self, names):
-        """Keep the defenses whose lower-cased names are in ``names``."""
+        """Keep the defenses whose lower-cased names are in ``names``.
+
+        The trivial baseline is always kept: the report states every cost
+        against it, and it costs next to nothing to fit.
+        """
         if names is None:
             return self
         wanted = [name.lower() for name in names]
@@ -239,7 +276,10 @@ class AuditSpec:
                 f"unknown defense(s) {unknown} for the {self.name} audit; choose "
                 f"from {sorted(available)}"
             )
-        self.defenses = [available[name] for name in dict.fromkeys(wanted)]
+        kept = [available[name] for name in dict.fromkeys(wanted)]
+        self.defenses = kept + [
+            d for d in self.defenses if d.role == "trivial" and d not in kept
+        ]
         return self
 
     def check_budget(self, max_leakage):
@@ -284,6 +324,59 @@ MID_STYLE = ("tab:blue", "o")
 DP_STYLE = ("tab:red", "s")
 PRIORITY_STYLE = ("tab:green", "^")
 OUTPUT_STYLE = ("tab:purple", "D")
+TRIVIAL_STYLE = ("tab:gray", "X")
+
+
+def trivial_defense(task, attacks=None):
+    """The trivial baseline of a task: the mean target, or the majority class.
+
+    A :class:`~sklearn.dummy.DummyRegressor` (``strategy="mean"``) or a
+    :class:`~sklearn.dummy.DummyClassifier` (``strategy="prior"``: it
+    predicts the majority class and releases the class prior as its
+    confidences), fitted on each fold's training rows like every defense.
+    Its utility is the floor any model should beat; attacked, it gives the
+    success of an attacker who knows only the prior.
+
+    Parameters
+    ----------
+    task : {"regression", "classification"}
+    attacks : tuple of str, default=None
+        The attacks that apply to it; None: all.
+
+    Returns
+    -------
+    defense : DefenseSpec
+        With ``role="trivial"``.
+
+    Examples
+    --------
+    >>> from skmid.audit import trivial_defense
+    >>> baseline = trivial_defense("regression")
+    >>> baseline.name, baseline.role
+    ('trivial (constant mean)', 'trivial')
+    >>> trivial_defense("classification").estimator
+    DummyClassifier()
+    """
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    check_scalar_choice(task, "task", {"regression", "classification"})
+
+    if task == "regression":
+        return DefenseSpec(
+            "trivial (constant mean)",
+            DummyRegressor(strategy="mean"),
+            attacks=attacks,
+            style=TRIVIAL_STYLE,
+            role="trivial",
+        )
+    return DefenseSpec(
+        "trivial (majority class)",
+        DummyClassifier(strategy="prior"),
+        attacks=attacks,
+        style=TRIVIAL_STYLE,
+        role="trivial",
+    )
+
 
 #: What the defenses' knobs mean; the report repeats it.
 MID_LAM = {"lam": "weight of the mutual-information penalty (larger: more private)"}
@@ -326,7 +419,7 @@ def _regression_spec(
         },
         plot_attacks=("map_accuracy",),
         budget_attack="map_advantage",
-        defenses=defenses,
+        defenses=[*defenses, trivial_defense("regression")],
         sensitive=label,
     )
 
@@ -351,7 +444,8 @@ def _classification_spec(name, description, X, y, sensitive, label, defenses):
         plot_attacks=("naive_f1", "counts_f1"),
         budget_attack="counts_advantage",
         pareto_attacks=("naive_advantage", "counts_advantage"),
-        defenses=defenses,
+        # MAP with counts reads a tree's leaf counts; the trivial model has none.
+        defenses=[*defenses, trivial_defense("classification", _NAIVE)],
         sensitive=label,
     )
 
@@ -373,8 +467,9 @@ def warfarin_audit(random_state=0):
     --------
     >>> from skmid.audit import warfarin_audit
     >>> spec = warfarin_audit()
-    >>> [defense.name for defense in spec.defenses]
-    ['OLS', 'MID', 'AdaSSP']
+    >>> [(defense.name, defense.role) for defense in spec.defenses]
+    [('OLS', 'undefended'), ('MID', 'defense'), ('AdaSSP', 'defense'),
+     ('trivial (constant mean)', 'trivial')]
     >>> spec.attacks["map_advantage"].full_label
     'MAP advantage on VKORC1 (held-out rows)'
     """
@@ -400,7 +495,7 @@ def warfarin_audit(random_state=0):
         "VKORC1",
         "MSE (mg/week)^2",
         [
-            DefenseSpec("OLS", LinearRegression(), style=UNDEFENDED),
+            DefenseSpec("OLS", LinearRegression(), style=UNDEFENDED, role="undefended"),
             DefenseSpec(
                 "MID",
                 MIDLinearRegression(),
@@ -466,7 +561,7 @@ def _tree_defenses(sensitive, categorical, random_state, dp_estimator=None):
     else:
         dp, dp_key, dp_note = dp_estimator, "dpid3classifier__epsilon", BINNED_NOTE
     return [
-        DefenseSpec("ID3", tree(lam=0.0), style=UNDEFENDED),
+        DefenseSpec("ID3", tree(lam=0.0), style=UNDEFENDED, role="undefended"),
         DefenseSpec(
             "MID", tree(), {"lam": STEAK_MID_LAMS}, style=MID_STYLE, param_notes=MID_LAM
         ),
@@ -824,7 +919,12 @@ def _csv_regression(
         sensitive,
         "MSE",
         [
-            DefenseSpec("OLS", pipeline(LinearRegression()), style=UNDEFENDED),
+            DefenseSpec(
+                "OLS",
+                pipeline(LinearRegression()),
+                style=UNDEFENDED,
+                role="undefended",
+            ),
             DefenseSpec(
                 "MID",
                 pipeline(MIDLinearRegression()),

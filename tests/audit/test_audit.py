@@ -10,6 +10,8 @@ from skmid._cli import main
 from skmid.attacks import AttackScorer
 from skmid.audit import (
     AttackSpec,
+    AuditResult,
+    DefenseSpec,
     comparison_defenses,
     csv_audit,
     format_summary,
@@ -17,10 +19,11 @@ from skmid.audit import (
     plot_tradeoff,
     run_audit,
     steak_audit,
+    trivial_defense,
     warfarin_audit,
     write_report,
 )
-from skmid.audit._report import summary_rows
+from skmid.audit._report import definitions, findings, summary_rows
 
 
 def small_warfarin():
@@ -43,8 +46,20 @@ def test_warfarin_audit_rows_and_trends(warfarin_result):
         ("MID", "lam=1000"),
         ("AdaSSP", "epsilon=1"),
         ("AdaSSP", "epsilon=1000"),
+        ("trivial (constant mean)", "-"),
     ]
     ols, strong = rows["OLS", "-"], rows["MID", "lam=1000"]
+    # The trivial baseline, measured on the same folds: the mean dose, which
+    # no attacker can read anything from.
+    trivial = rows["trivial (constant mean)", "-"]
+    assert warfarin_result.row_of("trivial") is trivial
+    assert warfarin_result.row_of("undefended") is ols
+    assert warfarin_result.utility(trivial) > warfarin_result.utility(strong)
+    assert trivial["mean_test_map_advantage"] == pytest.approx(0.0, abs=1e-9)
+    assert not trivial["pareto"]
+    # It is never recommended, even where it alone meets the budget.
+    alone = AuditResult(warfarin_result.spec, [ols, trivial])
+    assert alone.best_under_budget(0.02) is None
     # The utility scorer's value (negated MSE); the report shows the MSE.
     assert ols["mean_test_utility"] > strong["mean_test_utility"]
     assert 100 < warfarin_result.utility(ols) < warfarin_result.utility(strong)
@@ -64,10 +79,14 @@ def test_report_files_and_plot_series(warfarin_result, tmp_path):
         "results.csv",
         "settings.json",
         "tradeoff_map_accuracy.png",
+        "tradeoff_map_advantage.png",
     }
     with open(paths["results.csv"]) as handle:
         table = list(csv.DictReader(handle))
-    assert len(table) == 5 and json.loads(table[2]["params"]) == {"lam": 1000.0}
+    assert len(table) == 6 and json.loads(table[2]["params"]) == {"lam": 1000.0}
+    assert [line["role"] for line in table] == ["undefended"] + ["defense"] * 4 + [
+        "trivial"
+    ]
     assert {"mean_test_map_accuracy", "std_train_map_advantage", "pareto"} <= set(
         table[0]
     )
@@ -77,7 +96,12 @@ def test_report_files_and_plot_series(warfarin_result, tmp_path):
     assert settings["max_leakage"] == 0.02
     assert settings["attacks"]["map_accuracy"]["rows"] == "held-out rows"
     assert settings["versions"]["scikit-learn"] and settings["command"]
-    assert [d["name"] for d in settings["defenses"]] == ["OLS", "MID", "AdaSSP"]
+    assert [(d["name"], d["role"]) for d in settings["defenses"]] == [
+        ("OLS", "undefended"),
+        ("MID", "defense"),
+        ("AdaSSP", "defense"),
+        ("trivial (constant mean)", "trivial"),
+    ]
     markdown = paths["report.md"].read_text()
     assert (
         "![MAP accuracy on VKORC1 (held-out rows)](tradeoff_map_accuracy.png)"
@@ -85,15 +109,78 @@ def test_report_files_and_plot_series(warfarin_result, tmp_path):
     )
     assert "| MAP advantage on VKORC1 (held-out rows) |" in markdown
     assert "epsilon is the differential-privacy budget" in markdown
-    assert markdown.count("\n| MID |") == 2
+    # The recommended row (MID lam=1000 at the default budget) is in bold.
+    assert markdown.count("\n| MID |") == 1
+    assert "| **→ MID** | **lam=1000** |" in markdown
+    assert settings["recommended"] == {"defense": "MID", "setting": "lam=1000"}
     page = paths["report.html"].read_text()
-    assert page.count("data:image/png;base64,") == 1 and page.count("<tr>") == 6
+    assert page.count("data:image/png;base64,") == 2 and page.count("<tr") == 7
+    assert page.count('<tr class="recommended">') == 1
     assert "Most useful setting" in page
     figure = plot_tradeoff(warfarin_result, "map_accuracy")
     labels = figure.axes[0].get_legend_handles_labels()[1]
-    assert labels == ["OLS", "MID", "AdaSSP"]
-    for container, n_points in zip(figure.axes[0].containers, [1, 2, 2], strict=True):
+    assert labels == ["OLS", "MID", "AdaSSP", "trivial (constant mean)"]
+    for container, n_points in zip(
+        figure.axes[0].containers, [1, 2, 2, 1], strict=True
+    ):
         assert len(container.lines[0].get_xdata()) == n_points
+
+
+def test_the_report_states_the_verdict_cost_and_gain_first(warfarin_result, tmp_path):
+    result = warfarin_result
+    rows = {(r["defense"], r["setting"]): r for r in result.rows}
+    ols, trivial = rows["OLS", "-"], rows["trivial (constant mean)", "-"]
+    best = result.best_under_budget(0.02)
+    headline = dict(findings(result, max_leakage=0.02))
+    assert list(headline) == ["Verdict", "Recommended", "What it costs", "What it buys"]
+    assert headline["Verdict"].startswith("The undefended model (OLS) fails the budget")
+    # The cost: the three utilities and the share of the gain kept, computed
+    # here from the rows (the MSE of the mean is the largest).
+    kept = (best["mean_test_utility"] - trivial["mean_test_utility"]) / (
+        ols["mean_test_utility"] - trivial["mean_test_utility"]
+    )
+    assert 0 < kept < 0.5
+    cost = headline["What it costs"]
+    for value in (result.utility(best), result.utility(ols), result.utility(trivial)):
+        assert f"{value:.3f}" in cost
+    assert f"it keeps {kept:.0%} of the undefended model's gain" in cost
+    assert "trivial model (constant mean)" in cost
+    buys = headline["What it buys"]
+    assert f"{best['mean_test_map_advantage']:.3f} for the recommended" in buys
+    assert f"{ols['mean_test_map_advantage']:.3f} undefended" in buys
+    assert "0.000 for the prior-only attacker" in buys
+    # Every metric defined once, with its rows.
+    terms = dict(definitions(result))
+    assert set(terms) == {
+        "MSE (mg/week)^2",
+        "MAP accuracy on VKORC1",
+        "MAP advantage on VKORC1",
+    }
+    assert all("held-out rows" in sentence for sentence in terms.values())
+    assert "independent of everything it sees" in terms["MAP advantage on VKORC1"]
+    # The same facts, in the same order, in Markdown and in the terminal.
+    paths = write_report(result, tmp_path)
+    markdown = paths["report.md"].read_text()
+    summary = format_summary(result, max_leakage=0.02)
+    for heading, sentence in headline.items():
+        assert f"**{heading}.** {sentence}" in markdown
+        assert f"{heading}: {sentence}" in summary
+    assert markdown.index("**Verdict.**") < markdown.index("| defense |")
+    assert summary.index("Verdict:") < summary.index("> MID")
+    for term, sentence in terms.items():
+        assert f"- **{term}**: {sentence}" in markdown
+        assert f"{term}: {sentence}" in summary
+    # The budget plot marks the budget, the recommended point and the trivial.
+    figure = plot_tradeoff(result, "map_advantage", max_leakage=0.02)
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert "budget (<= 0.02)" in labels
+    assert f"recommended: MID {best['setting']}" in labels
+    assert "trivial (constant mean)" in labels
+    lines = {
+        (line.get_linestyle(), tuple(line.get_ydata())) for line in figure.axes[0].lines
+    }
+    assert ("--", (0.02, 0.02)) in lines
+    assert (":", (trivial["mean_test_map_advantage"],) * 2) in lines
 
 
 def test_reruns_are_identical():
@@ -150,12 +237,25 @@ def test_steak_audit_reduced(shared_data_home, tmp_path):
     assert "not applicable: CMI" in figure.axes[0].texts[0].get_text()
     assert figure.axes[0].get_ylabel() == "MAP-with-counts F1 (training rows)"
     labels = plot_tradeoff(result, "naive_f1").axes[0].get_legend_handles_labels()[1]
-    assert labels == ["ID3", "MID", "Priority", "DP-ID3", "CMI"]
+    assert labels == [
+        "ID3",
+        "MID",
+        "Priority",
+        "DP-ID3",
+        "CMI",
+        "trivial (majority class)",
+    ]
     markdown = paths["report.md"].read_text()
     cmi_line = next(line for line in markdown.splitlines() if line.startswith("| CMI"))
     assert cmi_line.count("not applicable") == 3 and "n/a" not in markdown
     assert "| naive MAP F1 (training rows) |" in markdown
     assert "epsilon is the L1 bound" in markdown
+    # The worst case over the two MAP attacks, per row and metric.
+    header = summary_rows(result)[0]
+    column = header.index("strongest attack: F1 (training rows)")
+    id3_cells = summary_rows(result)[1]
+    strongest = max(id3["mean_train_naive_f1"], id3["mean_train_counts_f1"])
+    assert id3_cells[column].startswith(f"{strongest:.3f} (")
     # Regression test: the summary said "attacks on held-out rows" while it
     # printed training-row numbers.
     summary = format_summary(result, max_leakage=0.02)
@@ -179,7 +279,11 @@ def test_csv_classification_and_regression(tmp_path):
     spec.select(["ID3", "DP-ID3"])
     spec.defenses[1].param_grid = {"dpid3classifier__epsilon": [10.0]}
     result = run_audit(spec, cv=3, repeats=1)
-    assert [r["defense"] for r in result.rows] == ["ID3", "DP-ID3"]
+    assert [r["defense"] for r in result.rows] == [
+        "ID3",
+        "DP-ID3",
+        "trivial (majority class)",
+    ]
 
     regression = tmp_path / "dose.csv"
     write_regression_csv(regression)
@@ -211,7 +315,7 @@ def test_an_attack_not_run_is_na_not_a_number(small_csv_regression, tmp_path):
     # Declared by the spec: the budget attack does not apply to OLS here.
     spec.defenses[0].attacks = ("map_accuracy",)
     result = run_audit(spec, cv=3, repeats=1)
-    ols, mid = result.rows
+    ols, mid, _ = result.rows
     assert ols["mean_test_map_advantage"] is None
     assert ols["std_train_map_advantage"] is None
     assert np.isfinite(ols["mean_test_map_accuracy"])
@@ -225,7 +329,7 @@ def test_an_attack_not_run_is_na_not_a_number(small_csv_regression, tmp_path):
     assert table[0][column] == "not applicable" and " ± " in table[1][column]
     paths = write_report(result, tmp_path / "report")
     with open(paths["results.csv"]) as handle:
-        ols_line, mid_line = csv.DictReader(handle)
+        ols_line, mid_line, _ = csv.DictReader(handle)
     assert ols_line["mean_test_map_advantage"] == "not applicable"
     assert float(mid_line["mean_test_map_advantage"]) == pytest.approx(
         mid["mean_test_map_advantage"]
@@ -401,8 +505,8 @@ def test_csv_adassp_without_bounds_is_labelled_not_dp_everywhere(tmp_path):
     write_regression_csv(path)
     spec = csv_audit(path, target="dose", sensitive="genotype").select(["AdaSSP"])
     spec.defenses[0].param_grid = {"adassplinearregression__epsilon": [1000.0]}
-    (adassp,) = spec.defenses
-    assert adassp.note == "not DP: bounds from the data"
+    adassp, trivial = spec.defenses  # the trivial baseline is always kept
+    assert adassp.note == "not DP: bounds from the data" and trivial.role == "trivial"
     result = run_audit(spec, cv=2, repeats=1)
     assert result.rows[0]["note"] == "not DP: bounds from the data"
     label = "AdaSSP [not DP: bounds from the data]"
@@ -411,7 +515,7 @@ def test_csv_adassp_without_bounds_is_labelled_not_dp_everywhere(tmp_path):
     assert f"| {label} |" in paths["report.md"].read_text()
     assert label in paths["report.html"].read_text()
     with open(paths["results.csv"]) as handle:
-        (line,) = csv.DictReader(handle)
+        line, _ = csv.DictReader(handle)
     assert line["note"] == "not DP: bounds from the data"
     settings = json.loads(paths["settings.json"].read_text())
     assert settings["defenses"][0]["note"] == "not DP: bounds from the data"
@@ -427,7 +531,7 @@ def test_csv_adassp_with_user_bounds_is_dp_and_ignores_the_data_range(tmp_path):
         bounds_x=(-10.0, 10.0),
         bounds_y=(-50.0, 50.0),
     ).select(["AdaSSP"])
-    (adassp,) = spec.defenses
+    adassp, _ = spec.defenses
     assert adassp.note is None
     model = adassp.estimator
     assert model[-1].bounds_y == (-50.0, 50.0)
@@ -492,8 +596,10 @@ def test_audit_budget_and_front_follow_the_scorer_orientation(tmp_path):
     spec.budget_attack = "map_error"
     spec.pareto_attacks = ("map_error",)
     result = run_audit(spec, cv=2, repeats=1)
-    ols, mid = result.rows
+    ols, mid, trivial = result.rows
     assert ols["mean_test_map_error"] < mid["mean_test_map_error"]  # OLS leaks
+    # The trivial model leaks least but is a reference, never recommended.
+    assert trivial["mean_test_map_error"] >= mid["mean_test_map_error"]
     budget = (ols["mean_test_map_error"] + mid["mean_test_map_error"]) / 2
     # The budget is the smallest acceptable error: OLS, the leakier, is out.
     assert result.best_under_budget(budget)["defense"] == "MID"
@@ -517,3 +623,23 @@ def test_run_audit_checks_the_declarations(small_csv_regression):
         run_audit(spec, cv=2, repeats=1)
     with pytest.raises(ValueError, match="rows must be one of"):
         AttackSpec(spec.attacks["map_accuracy"].scorer, "MAP", rows="members")
+
+
+def test_roles_are_checked_and_the_trivial_baseline_is_always_kept():
+    with pytest.raises(ValueError, match="role must be one of"):
+        DefenseSpec("x", None, role="baseline")
+    spec = warfarin_audit()
+    assert (spec.undefended.name, spec.trivial.role) == ("OLS", "trivial")
+    spec.defenses.append(trivial_defense("regression"))
+    with pytest.raises(ValueError, match="at most one defense may have role="):
+        spec.check()
+    spec = warfarin_audit().select(["MID"])
+    assert [d.name for d in spec.defenses] == ["MID", "trivial (constant mean)"]
+    assert spec.undefended is None
+    # The trivial baseline alone: no front, no recommendation, still a report.
+    alone = warfarin_audit().select(["trivial (constant mean)"])
+    result = run_audit(alone, cv=2, repeats=1)
+    assert [row["pareto"] for row in result.rows] == [False]
+    headline = dict(findings(result, max_leakage=0.02))
+    assert headline["Verdict"].startswith("The undefended model was not audited")
+    assert "What it costs" not in headline

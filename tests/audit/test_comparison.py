@@ -37,6 +37,10 @@ def baselines():
         attack_epochs=50,
         n_victims=4,
     )
+    # NSH trains a network per fold, metric and (for the ROC figure) model:
+    # too slow here; ML-Leaks and label-only exercise the same columns.
+    for metric in ("accuracy", "auc", "tpr"):
+        del spec.attacks[f"nsh_{metric}"]
     return run_audit(spec)
 
 
@@ -68,12 +72,13 @@ def test_rows_and_known_answers(baselines):
         "none",
         "top-label",
         "rounding 0",
+        "trivial (majority class)",
     ]
     # Aux rows (20% of every class) are the attacker's; the rest are audited.
     assert len(spec.X) == 1438 and baselines.settings["splits"].startswith(
         "one per-class split per seed (0, 1)"
     )
-    none, top, rounding = baselines.rows
+    none, top, rounding, trivial = baselines.rows
     assert none["mean_test_l1_distortion"] == 0.0 == none["std_test_l2_distortion"]
     # Both release the one-hot argmax of the same target as none: same
     # accuracy, same distortion, more inversion error.
@@ -87,15 +92,29 @@ def test_rows_and_known_answers(baselines):
     mean_image_error = np.mean((spec.X - spec.X.mean(axis=0)) ** 2)
     assert 0 < none["mean_train_inversion_error"] < mean_image_error
     # Membership attacks: members are the training rows; chance is 0.5.
-    for attack in ("shadow_accuracy", "nsh_accuracy", "label_accuracy"):
-        assert 0.3 < none[f"mean_test_{attack}"] < 0.8
-        assert none[f"mean_train_{attack}"] is None  # undefined by design
+    for attack in ("shadow", "label"):
+        for metric in ("accuracy", "auc"):
+            assert 0.3 < none[f"mean_test_{attack}_{metric}"] < 0.8
+            assert none[f"mean_train_{attack}_{metric}"] is None  # by design
+        assert 0 <= none[f"mean_test_{attack}_tpr"] <= 1
+    # The trivial model releases the class prior whatever the image: the
+    # majority class's accuracy, and nothing for a membership attack on
+    # confidences to read (constant scores: AUC 0.5, no member found at 1%
+    # FPR) nor for the inversion attack beyond an average image.
+    assert trivial["mean_test_utility"] < 0.15
+    assert trivial["mean_test_shadow_auc"] == pytest.approx(0.5)
+    assert trivial["mean_test_shadow_tpr"] == 0.0
+    assert (
+        trivial["mean_train_inversion_error"] > 2 * none["mean_train_inversion_error"]
+    )
+    assert not trivial["pareto"]
     # The inversion error is lower for more leakage: none, the leakiest and
     # no more useful, is dominated.
     assert not none["pareto"] and top["pareto"]
     assert spec.claims(baselines) == []  # no paper claim is about these
 
 
+@pytest.mark.slow  # refits every model of the first split for the figures
 def test_report_files_and_reconstructions(baselines, tmp_path):
     pytest.importorskip("matplotlib")
     paths = write_report(baselines, tmp_path, command="test")
@@ -105,6 +124,7 @@ def test_report_files_and_reconstructions(baselines, tmp_path):
         "tradeoff_inversion_error.png",
         "tradeoff_shadow_accuracy.png",
         "reconstructions.png",
+        "membership_roc.png",
         "report.md",
         "report.html",
     }
@@ -113,9 +133,27 @@ def test_report_files_and_reconstructions(baselines, tmp_path):
     assert "attacker's inversion error (training rows) >= 0.02" in markdown
     assert "ML-Leaks membership accuracy (training vs held-out rows)" in markdown
     assert "Published claims checked on these numbers: none applies" in markdown
+    # Membership at low FPR, and the worst case over the membership attacks.
+    assert "ML-Leaks membership TPR at 1% FPR (training vs held-out rows)" in markdown
+    header = next(
+        line for line in markdown.splitlines() if line.startswith("| defense")
+    )
+    assert "strongest membership attack: accuracy (training vs held-out rows)" in header
+    none = baselines.rows[0]
+    best = max(
+        ("ML-Leaks", none["mean_test_shadow_accuracy"]),
+        ("label-only", none["mean_test_label_accuracy"]),
+        key=lambda item: item[1],
+    )
+    none_line = next(
+        line
+        for line in markdown.splitlines()
+        if line.startswith(("| none |", "| **→ none**"))
+    )
+    assert f"{best[1]:.3f} ({best[0]} membership accuracy)" in none_line
     page = paths["report.html"].read_text()
-    assert page.count("data:image/png;base64,") == 3 and 'src="http' not in page
-    assert len(paths["results.csv"].read_text().splitlines()) == 1 + 3
+    assert page.count("data:image/png;base64,") == 4 and 'src="http' not in page
+    assert len(paths["results.csv"].read_text().splitlines()) == 1 + 4
     from matplotlib.image import imread
 
     # Originals and 3 defenses (4 rows) of 4 images, a labelled column aside.
@@ -149,7 +187,7 @@ def test_comparison_defenses_are_the_papers_columns():
     assert defenses["purifier"].max_epochs == 7
     assert comparison_defenses("faces")["adversarial noise"].step_size == 0.4
     spec = image_audit("digits", max_epochs=7, attack_epochs=3)
-    assert [d.name for d in spec.defenses] == list(defenses)
+    assert [d.name for d in spec.defenses] == [*defenses, "trivial (majority class)"]
     assert spec.defenses[1].estimator.defense.max_epochs == 7
     with pytest.raises(ValueError, match="has its own splits .*seed"):
         run_audit(spec, repeats=3)
