@@ -239,6 +239,7 @@ FAST_SETTINGS = {
     "AdaSSPLinearRegression": {"bounds_X": (-10, 10), "bounds_y": (-30, 30)},
     "VIBClassifier": {"max_epochs": 2},
     "DPSGDClassifier": {"max_epochs": 2},
+    "MIDClassifier": {"max_epochs": 2},
     "PurifierTransformer": {"max_epochs": 2},
     "AdversarialNoiseDefense": {"n_iter": 2},
     "InversionModelAttack": {"hidden_layer_sizes": (8,), "max_epochs": 2},
@@ -533,7 +534,7 @@ def _regression_task():
 
 def _attack_recipe(name, cls):
     """(make attack, run(attack, X, y) -> outputs, X, y, argument names)."""
-    if name == "MAPAttributeInference":
+    if name in ("MAPAttributeInference", "LearnedAttributeInference"):
         X, y, sensitive = _regression_task()
 
         def make():
@@ -768,6 +769,43 @@ FUNCTION_RECIPES = {
         spoil={
             "metric": [("an unknown metric", "no-such-metric", False)],
             "attack": [("not an attack", LinearRegression(), False)],
+        },
+    ),
+    "output_mutual_information": Recipe(
+        kwargs=_probability_kwargs("y_prob"),
+        spoil={
+            "y_prob": _probability_spoils(DATA.P),
+            "sample_weight": [
+                ("negative", -np.ones(len(DATA.P)), False),
+                ("all zero", np.zeros(len(DATA.P)), False),
+                ("wrong length", np.ones(len(DATA.P) + 1), False),
+                ("NaN", np.full(len(DATA.P), np.nan), False),
+            ],
+        },
+    ),
+    "tpr_at_fpr": Recipe(
+        kwargs=lambda: {
+            "member": DATA.member.copy(),
+            "scores": DATA.member + DATA.X[:, 0],
+            "fpr": 0.1,
+        },
+        spoil={
+            "member": _scores_spoils(DATA.member),
+            "scores": [
+                (
+                    "holds NaN",
+                    _with((DATA.member + DATA.X[:, 0])[:, None], 0, 0, np.nan)[:, 0],
+                    False,
+                ),
+                (
+                    "holds infinity",
+                    _with((DATA.member + DATA.X[:, 0])[:, None], 0, 0, np.inf)[:, 0],
+                    False,
+                ),
+                ("holds strings", np.where(DATA.member, "high", "low"), False),
+                ("is shorter", (DATA.member + DATA.X[:, 0])[:-1], False),
+            ],
+            "fpr": _number_spoils() + [("above 1", 1.5, False)],
         },
     ),
     "check_attack": Recipe(
@@ -1024,6 +1062,16 @@ FUNCTION_RECIPES = {
         },
         clear_types=(ValueError, TypeError, FileExistsError, NotADirectoryError),
     ),
+    "trivial_defense": Recipe(
+        kwargs=lambda: {"task": "regression"},
+        call=lambda function, kwargs: [Output(len(function(**kwargs).name))],
+        spoil={
+            "task": [
+                ("an unknown task", "clustering", False),
+                ("not a string", 3, False),
+            ]
+        },
+    ),
     "check_report_folder": Recipe(
         kwargs=lambda: {"out_dir": _temp_dir() / "report"},
         call=lambda function, kwargs: [Output(str(function(**kwargs)))],
@@ -1067,6 +1115,10 @@ FUNCTION_EXEMPTIONS = {
 CLASS_EXEMPTIONS = {
     "AttackScorer": "built by make_attack_scorer, probed there",
     "AttackMetric": "a record (function, orientation, range) of an attack's metrics",
+    "MembershipROCDisplay": (
+        "a plot built by from_predictions / from_attack, probed in "
+        "tests/attacks/test_display.py (inputs validated by tpr_at_fpr)"
+    ),
     "TrainingRowsRecorder": (
         "the wrapper privacy_utility_search puts around the searched estimator, "
         "probed through it"

@@ -22,12 +22,15 @@ _INSTANCES = {
     "DPID3Classifier": DPID3Classifier(epsilon=1e5, random_state=0),
 }
 try:  # the nn extra
-    from skmid.neural_network import DPSGDClassifier, VIBClassifier
+    from skmid.neural_network import DPSGDClassifier, MIDClassifier, VIBClassifier
 
     # Enough epochs (and for DP-SGD enough budget) to pass the checks'
     # accuracy thresholds on their small blobs, few enough to stay fast.
     _INSTANCES["VIBClassifier"] = VIBClassifier(
         lam=1e-3, max_epochs=40, lr=1e-2, random_state=0
+    )
+    _INSTANCES["MIDClassifier"] = MIDClassifier(
+        lam=0.5, max_epochs=40, lr=1e-2, random_state=0
     )
     _INSTANCES["DPSGDClassifier"] = DPSGDClassifier(
         epsilon=1e6, max_grad_norm=10.0, lr=0.5, max_epochs=60, random_state=0
@@ -60,12 +63,13 @@ _SKORCH_REASONS = {
 EXPECTED_FAILED_CHECKS = {
     "VIBClassifier": _SKORCH_REASONS,
     "DPSGDClassifier": _SKORCH_REASONS,
+    "MIDClassifier": _SKORCH_REASONS,
 }
 
 # Networks computing in float32: batches of different sizes round differently
 # (about 1e-7 relative, depending on the thread count), so subset invariance
 # holds to float32's resolution, not to the 1e-7 of scikit-learn's check.
-_FLOAT32_NETWORKS = {"VIBClassifier", "DPSGDClassifier"}
+_FLOAT32_NETWORKS = {"VIBClassifier", "DPSGDClassifier", "MIDClassifier"}
 
 # Post-processors transform probability vectors and reject, by design, any row
 # that is not on the simplex. These checks feed arbitrary real matrices, so they

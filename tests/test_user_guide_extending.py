@@ -26,13 +26,18 @@ def test_worked_example_adds_a_defense_and_an_attack(shared_data_home, capsys):
     namespace = {}
     exec(compile(code, str(PAGE), "exec"), namespace)
     out = capsys.readouterr().out
-    mixed = [line for line in out.splitlines() if line.startswith("uniform mix ")]
+    lines = out.splitlines()
+    header = next(line for line in lines if "confidence_auc (" in line)
+    column = header.index("confidence_auc (")
+    # Rows are indented by two characters ("> " marks the recommended one).
+    mixed = [line for line in lines if line[2:].startswith("uniform mix ")]
     assert len(mixed) == 2
-    for line in mixed:
+    aucs = [line[column:].split()[0] for line in mixed]
+    for line, auc in zip(mixed, aucs, strict=True):
         # Not applicable to the white-box counts attack; measured otherwise.
         assert "not applicable" in line
-        assert float(line.split()[-1]) > 0.5
+        assert float(auc) > 0.5
     # The membership AUC is the same for both weights (a monotone map of the
     # confidences), as the page explains.
-    assert mixed[0].split()[-1] == mixed[1].split()[-1]
+    assert aucs[0] == aucs[1]
     assert namespace["UniformMixPostProcessor"]().get_params() == {"weight": 0.5}
