@@ -51,6 +51,10 @@ DATASETS = {
         ),
         "C": 0.05,
         "step_size": 0.4,
+        # ML-Leaks trains a shadow copy of the defended model on the
+        # attacker's 2 images per person: the defense's out-of-fold split
+        # can have at most 2 folds there.
+        "defense_folds": 2,
         # The paper's FaceScrub purifier is one hidden layer of 0.38 K units;
         # the default bottleneck (7 units for 40 people, trained on two rows
         # per person) loses a third of the accuracy.
@@ -266,9 +270,10 @@ def image_audit(
     held-out rows (the non-members, 20%). Each defense is a
     :class:`~skmid.postprocessing.DefendedClassifier` around a
     ``LogisticRegression(C=0.05)`` target: the defense is fitted on
-    out-of-fold predictions of the training rows (3 folds) and the target
-    then on all of them, so every defense defends the same target as
-    "none". Attacks:
+    out-of-fold predictions of the training rows (3 folds; 2 for the
+    faces, whose shadow copies see 2 images per person) and the target then
+    on all of them, so every defense defends the same target as "none".
+    Attacks:
 
     - inversion error on the training rows: an attacker's own
       :class:`~skmid.attacks.InversionModelAttack`, trained on the defended
@@ -384,7 +389,10 @@ def image_audit(
             clone(target)
             if defense is None
             else DefendedClassifier(
-                clone(target), clone(defense), cv=DEFENSE_FOLDS, random_state=seed
+                clone(target),
+                clone(defense),
+                cv=DATASETS[dataset].get("defense_folds", DEFENSE_FOLDS),
+                random_state=seed,
             )
         )
         declared.append(
