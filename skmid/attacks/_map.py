@@ -249,11 +249,12 @@ class SensitiveAttributeAttack(BaseAttack):
             Their true targets (required).
         member : None
             Not used by an attribute attack; anything else is an error.
-        metric : {"accuracy", "roc_auc", "f1", "advantage", \
-                "advantage_over_prior"}, default=None
-            None is ``"accuracy"``. ``"roc_auc"`` is one-vs-rest
-            macro-averaged for more than two values (over the values present
-            in the rows; it needs at least two), ``"f1"`` macro-averaged (for
+        metric : str, default=None
+            One of ``"accuracy"``, ``"roc_auc"``, ``"f1"``, ``"advantage"``,
+            ``"advantage_over_prior"``; None is ``"accuracy"``. ``"roc_auc"``
+            is one-vs-rest macro-averaged for more than two values (over the
+            values present in the rows; it needs at least two), ``"f1"``
+            macro-averaged (for
             two values: F1 of the second candidate value, e.g. ``"Yes"`` of
             ``["No", "Yes"]``). ``"advantage"`` is the accuracy above chance
             agreement, :math:`\mathrm{acc} - \sum_v P(\hat v = v)\,P(v)`
