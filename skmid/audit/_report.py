@@ -137,7 +137,8 @@ def plot_tradeoff(result, attack, ax=None, *, max_leakage=None):
     )
     ax.set_title(f"{spec.name}: utility against attack success")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # none where no defense was attacked
+        ax.legend(fontsize=7)
     figure.tight_layout()
     return figure
 
@@ -285,11 +286,19 @@ def definitions(result):
         if sentence is None:
             sentence = f"the attack's {metric or 'score'} (see settings.json)"
         more = "higher" if attacks[0].higher_is_more_leakage else "lower"
+        notes = "".join(
+            f" {label}: {note}."
+            for label, note in dict.fromkeys(
+                (_attack_name(attack), attack.note)
+                for attack in attacks
+                if attack.note is not None
+            )
+        )
         items.append(
             (
                 ", ".join(attack.label for attack in attacks),
                 f"{sentence[0].upper()}{sentence[1:]}; measured on the {rows}; "
-                f"{more} means more leakage.",
+                f"{more} means more leakage.{notes}",
             )
         )
     if _strongest_groups(spec):
@@ -302,6 +311,12 @@ def definitions(result):
             )
         )
     return items
+
+
+def _attack_name(attack_spec):
+    """The attack's class name, e.g. ``"LearnedAttributeInference"``."""
+    attack = getattr(attack_spec.scorer, "attack", None)
+    return type(attack).__name__ if attack is not None else attack_spec.label
 
 
 def _strongest_groups(spec):
@@ -355,8 +370,10 @@ def findings(result, *, max_leakage):
     costs in utility (against the undefended and the trivial model, with
     the share of the model's gain over the trivial model that it keeps) and
     what it buys (the budget attack, and the strongest attacks, on the
-    undefended model, the recommended setting and the trivial model, which
-    is what an attacker who knows only the prior achieves).
+    undefended model, the recommended setting and the trivial model: for an
+    attack that reads only the model, what an attacker who knows only the
+    prior achieves; for one that also reads the known features, such as the
+    learned attack, what those reveal without the model).
     """
     spec = _check_result(result).spec
     spec.check_budget(max_leakage)
@@ -444,10 +461,12 @@ def findings(result, *, max_leakage):
     sentences = [", ".join(buys)]
     for title, names in _strongest_groups(spec):
         values = []
+        # "on the trivial model", not "prior-only": an attacker that reads the
+        # known features (the learned attack) succeeds there without the model.
         for who, row in (
             ("recommended", best),
             ("undefended", undefended),
-            ("prior-only", trivial),
+            ("on the trivial model", trivial),
         ):
             found = None if row is None else _strongest(result, row, names)
             if found is not None:
@@ -652,6 +671,7 @@ def _write_audit_files(result, out, max_leakage, command):
                 "label": attack.label,
                 "rows": attack.rows_label,
                 "higher_is_more_leakage": attack.higher_is_more_leakage,
+                "note": attack.note,
             }
             for name, attack in spec.attacks.items()
         },

@@ -173,3 +173,39 @@ def test_works_with_logistic_regression_targets():
     guesses = attack.infer(model, X, y)
     assert set(np.unique(guesses)) <= set(attack.values_)
     assert -1.0 <= attack.score(model, X, y, metric="advantage_over_prior") <= 1.0
+
+
+def test_repeated_inference_is_answered_without_querying_again(regression):
+    # Each metric's scorer asks again for the same rows of the same model; the
+    # answer must be the one a fresh attack computes, with no new queries.
+    data, model = regression
+    X, y = data.data, data.target
+    attack = LearnedAttributeInference(data.sensitive_features, random_state=0)
+    attack.fit(X[400:], y[400:])
+    first = attack.infer_proba(model, X[:400], y[:400])
+
+    class Counting(LinearRegression):
+        calls = 0
+
+        def predict(self, X):
+            type(self).calls += 1
+            return super().predict(X)
+
+    counting = Counting().fit(X[:400], y[:400])
+    attack.infer_proba(counting, X[:400], y[:400])
+    before = Counting.calls
+    again = attack.infer_proba(counting, X[:400], y[:400])
+    # Only the probe that recognises the model is queried again.
+    assert Counting.calls == before + 1
+    np.testing.assert_array_equal(again, first)
+    again[:] = 0.0  # a caller's edit does not reach the stored answer
+    np.testing.assert_array_equal(attack.infer_proba(counting, X[:400], y[:400]), first)
+    other = attack.infer_proba(counting, X[:200], y[:200])
+    np.testing.assert_allclose(other, first[:200])
+    fresh = LearnedAttributeInference(data.sensitive_features, random_state=0)
+    fresh.fit(X[400:], y[400:])
+    shifted = LinearRegression().fit(X[:400], y[:400] + 5.0)
+    np.testing.assert_allclose(
+        attack.infer_proba(shifted, X[:400], y[:400]),
+        fresh.infer_proba(shifted, X[:400], y[:400]),
+    )

@@ -7,7 +7,7 @@ import pytest
 from audit_files import write_classification_csv, write_regression_csv
 
 from skmid._cli import main
-from skmid.attacks import AttackScorer
+from skmid.attacks import AttackScorer, LearnedAttributeInference
 from skmid.audit import (
     AttackSpec,
     AuditResult,
@@ -24,6 +24,8 @@ from skmid.audit import (
     write_report,
 )
 from skmid.audit._report import definitions, findings, summary_rows
+from skmid.audit._run import STATISTICS
+from skmid.linear_model import MIDLogisticRegression
 
 
 def small_warfarin():
@@ -80,6 +82,7 @@ def test_report_files_and_plot_series(warfarin_result, tmp_path):
         "settings.json",
         "tradeoff_map_accuracy.png",
         "tradeoff_map_advantage.png",
+        "tradeoff_learned_accuracy.png",
     }
     with open(paths["results.csv"]) as handle:
         table = list(csv.DictReader(handle))
@@ -114,7 +117,7 @@ def test_report_files_and_plot_series(warfarin_result, tmp_path):
     assert "| **→ MID** | **lam=1000** |" in markdown
     assert settings["recommended"] == {"defense": "MID", "setting": "lam=1000"}
     page = paths["report.html"].read_text()
-    assert page.count("data:image/png;base64,") == 2 and page.count("<tr") == 7
+    assert page.count("data:image/png;base64,") == 3 and page.count("<tr") == 7
     assert page.count('<tr class="recommended">') == 1
     assert "Most useful setting" in page
     figure = plot_tradeoff(warfarin_result, "map_accuracy")
@@ -153,11 +156,18 @@ def test_the_report_states_the_verdict_cost_and_gain_first(warfarin_result, tmp_
     terms = dict(definitions(result))
     assert set(terms) == {
         "MSE (mg/week)^2",
-        "MAP accuracy on VKORC1",
-        "MAP advantage on VKORC1",
+        "MAP accuracy on VKORC1, learned-attack accuracy on VKORC1",
+        "MAP advantage on VKORC1, learned-attack advantage on VKORC1",
+        "strongest attack",
     }
-    assert all("held-out rows" in sentence for sentence in terms.values())
-    assert "independent of everything it sees" in terms["MAP advantage on VKORC1"]
+    advantage = terms["MAP advantage on VKORC1, learned-attack advantage on VKORC1"]
+    assert all(
+        "held-out rows" in sentence
+        for term, sentence in terms.items()
+        if term != "strongest attack"
+    )
+    assert "independent of everything it sees" in advantage
+    assert "LearnedAttributeInference: attack classifier" in advantage
     # The same facts, in the same order, in Markdown and in the terminal.
     paths = write_report(result, tmp_path)
     markdown = paths["report.md"].read_text()
@@ -215,21 +225,44 @@ def test_steak_audit_reduced(shared_data_home, tmp_path):
         "Priority": {"priority_depth": [0]},
         "DP-ID3": {"epsilon": [1.0]},
         "CMI": {"defense__epsilon": [1.0]},
+        "MID logistic": {"midlogisticregression__lam": [0.0, 8.0]},
     }
     for defense in spec.defenses:
         defense.param_grid = grids.get(defense.name, defense.param_grid)
     result = run_audit(spec, cv=3, repeats=1)
-    rows = {r["defense"]: r for r in result.rows}
-    id3, cmi = rows["ID3"], rows["CMI"]
+    rows = {r["defense"]: r for r in result.rows if r["defense"] != "MID logistic"}
+    plain, flat = [r for r in result.rows if r["defense"] == "MID logistic"]
+    id3, cmi, trivial = rows["ID3"], rows["CMI"], rows["trivial (majority class)"]
     # Trees memorise: the attacks work on training rows, not on held-out rows.
     assert id3["mean_train_counts_f1"] > id3["mean_test_counts_f1"] + 0.2
     assert rows["MID"]["mean_train_counts_f1"] < id3["mean_train_counts_f1"] - 0.3
     assert cmi["mean_train_counts_f1"] is None  # not run on CMI
     assert np.isfinite(cmi["mean_train_naive_f1"])
-    # Regression test: CMI has the highest F1 and no counts attack; it used to
-    # drop out of the Pareto front. It competes on the attacks measured.
-    assert cmi["mean_test_utility"] == max(r["mean_test_utility"] for r in result.rows)
-    assert cmi["pareto"]
+    # Regression test: CMI, the most useful tree, has no counts attack; it
+    # used to drop out of the Pareto front. The most useful row (CMI or plain
+    # logistic regression, neither with a counts attack) competes on the
+    # attacks measured.
+    assert cmi["mean_test_utility"] == max(
+        r["mean_test_utility"] for r in rows.values()
+    )
+    top = max(result.rows, key=lambda r: r["mean_test_utility"])
+    assert top in (cmi, plain) and top["mean_train_counts_f1"] is None
+    assert top["pareto"]
+    # MID logistic regression: plain logistic regression (lam=0) is as useful
+    # as the tree and leaks nothing to naive MAP on its training rows; a
+    # strong penalty gives the majority class's F1.
+    assert plain["mean_test_utility"] > id3["mean_test_utility"] - 0.05
+    assert plain["mean_train_naive_advantage"] < 0.02
+    assert plain["mean_test_utility"] > flat["mean_test_utility"] + 0.05
+    assert flat["mean_test_utility"] == pytest.approx(
+        trivial["mean_test_utility"], abs=0.02
+    )
+    assert plain["mean_train_counts_f1"] is None
+    # The learned attack ran on every row, and finds the tree's leak.
+    for row in result.rows:
+        assert math.isfinite(row["mean_train_learned_f1"])
+    assert id3["mean_train_learned_advantage"] > 0.05
+    assert id3["mean_train_learned_f1"] > id3["mean_test_learned_f1"] + 0.1
     paths = write_report(result, tmp_path)
     figure = plot_tradeoff(result, "counts_f1")
     labels = figure.axes[0].get_legend_handles_labels()[1]
@@ -243,6 +276,7 @@ def test_steak_audit_reduced(shared_data_home, tmp_path):
         "Priority",
         "DP-ID3",
         "CMI",
+        "MID logistic",
         "trivial (majority class)",
     ]
     markdown = paths["report.md"].read_text()
@@ -250,11 +284,16 @@ def test_steak_audit_reduced(shared_data_home, tmp_path):
     assert cmi_line.count("not applicable") == 3 and "n/a" not in markdown
     assert "| naive MAP F1 (training rows) |" in markdown
     assert "epsilon is the L1 bound" in markdown
-    # The worst case over the two MAP attacks, per row and metric.
+    # The worst case over the two MAPs and the learned attack, per row and
+    # metric.
     header = summary_rows(result)[0]
     column = header.index("strongest attack: F1 (training rows)")
     id3_cells = summary_rows(result)[1]
-    strongest = max(id3["mean_train_naive_f1"], id3["mean_train_counts_f1"])
+    strongest = max(
+        id3["mean_train_naive_f1"],
+        id3["mean_train_counts_f1"],
+        id3["mean_train_learned_f1"],
+    )
     assert id3_cells[column].startswith(f"{strongest:.3f} (")
     # Regression test: the summary said "attacks on held-out rows" while it
     # printed training-row numbers.
@@ -262,7 +301,7 @@ def test_steak_audit_reduced(shared_data_home, tmp_path):
     assert "held-out rows; attacks" not in summary
     assert "naive_f1 (training rows)" in summary
     assert "counts_f1: MAP-with-counts F1 (training rows)" in summary
-    assert "CMI: not applicable, not a candidate" in summary
+    assert "CMI, MID logistic: not applicable, not a candidate" in summary
     with open(paths["results.csv"]) as handle:
         lines = {line["defense"]: line for line in csv.DictReader(handle)}
     assert lines["CMI"]["mean_train_counts_f1"] == "not applicable"
@@ -643,3 +682,242 @@ def test_roles_are_checked_and_the_trivial_baseline_is_always_kept():
     headline = dict(findings(result, max_leakage=0.02))
     assert headline["Verdict"].startswith("The undefended model was not audited")
     assert "What it costs" not in headline
+
+
+# -- the learned attack and MID logistic regression in the tabular audits ------
+
+LEARNED_CLASSIFICATION = ("learned_f1", "learned_auc", "learned_advantage")
+
+
+def test_the_regression_audits_run_the_learned_attack_beside_map(tmp_path):
+    spec = warfarin_audit()
+    accuracy, advantage = (
+        spec.attacks["learned_accuracy"],
+        spec.attacks["learned_advantage"],
+    )
+    attack = accuracy.scorer.attack
+    assert isinstance(attack, LearnedAttributeInference)
+    # One attack object: its classifiers are trained once per fitted model.
+    assert advantage.scorer.attack is attack
+    assert (accuracy.scorer.metric, advantage.scorer.metric) == (
+        "accuracy",
+        "advantage",
+    )
+    assert accuracy.rows == advantage.rows == spec.attacks["map_accuracy"].rows
+    # The audit's cheaper configuration: 1,000 background rows, tol=1e-2.
+    assert attack.X_background_.shape == (1000, 19)
+    assert attack.estimator[-1].tol == 1e-2
+    assert "1000 background rows (a seeded sample of the 4821)" in accuracy.note
+    assert "learned_accuracy" in spec.plot_attacks
+    # The budget stays on MAP (see test_the_budget_and_verdict_ignore_...).
+    assert spec.budget_attack == "map_advantage"
+    assert all(defense.attacks is None for defense in spec.defenses)
+    text = "\n".join(spec.describe())
+    assert "learned_advantage: learned-attack advantage on VKORC1 (held-out" in text
+    assert "tol=0.01), trained on 1000 background rows" in text
+
+    path = tmp_path / "dose.csv"
+    write_regression_csv(path)
+    spec = csv_audit(path, target="dose", sensitive="genotype")
+    assert {"learned_accuracy", "learned_advantage"} <= set(spec.attacks)
+    # Small data: every row is a background row.
+    assert spec.attacks["learned_accuracy"].scorer.attack.X_background_.shape[0] == 200
+    assert "all 200 rows as background rows" in spec.attacks["learned_accuracy"].note
+
+
+def test_the_classification_audits_add_the_learned_attack_and_mid_logistic(
+    shared_data_home, tmp_path
+):
+    path = tmp_path / "survey.csv"
+    write_classification_csv(path)
+    for spec in (
+        steak_audit(data_home=shared_data_home),
+        csv_audit(path, target="label", sensitive="secret"),
+    ):
+        for name, metric in zip(
+            LEARNED_CLASSIFICATION, ["f1", "roc_auc", "advantage"], strict=True
+        ):
+            attack = spec.attacks[name]
+            assert isinstance(attack.scorer.attack, LearnedAttributeInference)
+            assert (attack.scorer.metric, attack.rows) == (metric, "train")
+        assert "learned_f1" in spec.plot_attacks
+        defenses = {defense.name: defense for defense in spec.defenses}
+        # The verdict's undefended model stays the ID3 tree.
+        assert spec.undefended.name == "ID3"
+        logistic = defenses["MID logistic"]
+        assert logistic.role == "defense"
+        assert logistic.param_grid == {
+            "midlogisticregression__lam": [0.0, 0.3, 1.0, 2.0, 4.0, 8.0]
+        }
+        assert isinstance(logistic.estimator[-1], MIDLogisticRegression)
+        encoder = logistic.estimator[0]
+        assert encoder.transformers[0][1].handle_unknown == "ignore"
+        assert "lam" in logistic.param_notes
+        # MAP with counts reads a tree's leaves: only the black-box attacks
+        # apply to the defenses that release outputs only.
+        for name in ("CMI", "MID logistic", "trivial (majority class)"):
+            assert defenses[name].applies("learned_f1")
+            assert defenses[name].applies("naive_advantage")
+            assert not defenses[name].applies("counts_f1")
+        for name in ("ID3", "MID", "Priority", "DP-ID3"):
+            assert all(defenses[name].applies(a) for a in spec.attacks)
+        styles = [defense.style for defense in spec.defenses]
+        assert len(set(styles)) == len(styles)
+    # The steak survey: every column is an answer, one-hot encoded.
+    steak = steak_audit(data_home=shared_data_home)
+    logistic = next(d for d in steak.defenses if d.name == "MID logistic")
+    assert logistic.estimator[0].transformers[0][2] == list(range(12))
+    text = "\n".join(steak.describe())
+    assert "MID logistic (lam in [0.0, 0.3, 1.0, 2.0, 4.0, 8.0])" in text
+    assert "learned_f1: learned attack F1 (training rows)" in text
+
+
+def test_a_small_classification_audit_reports_the_new_rows(tmp_path):
+    path = tmp_path / "survey.csv"
+    write_classification_csv(path)
+    spec = csv_audit(path, target="label", sensitive="secret")
+    spec.select(["MID logistic"])
+    spec.defenses[0].param_grid = {"midlogisticregression__lam": [0.0, 8.0]}
+    result = run_audit(spec, cv=3, repeats=1)
+    rows = {(r["defense"], r["setting"]): r for r in result.rows}
+    assert list(rows) == [
+        ("MID logistic", "lam=0"),
+        ("MID logistic", "lam=8"),
+        ("trivial (majority class)", "-"),
+    ]
+    for row in result.rows:
+        for name in LEARNED_CLASSIFICATION:
+            for statistic in STATISTICS:
+                assert math.isfinite(row[f"{statistic}_{name}"])
+        assert row["mean_train_counts_f1"] is None
+
+    paths = write_report(result, tmp_path / "report")
+    assert (tmp_path / "report" / "tradeoff_learned_f1.png").is_file()
+    with open(paths["results.csv"]) as handle:
+        lines = list(csv.DictReader(handle))
+    for line, row in zip(lines, result.rows, strict=True):
+        assert float(line["mean_train_learned_f1"]) == row["mean_train_learned_f1"]
+        assert float(line["mean_test_learned_advantage"]) == pytest.approx(
+            row["mean_test_learned_advantage"]
+        )
+    assert [line["mean_train_counts_f1"] for line in lines] == ["not applicable"] * 3
+    settings = json.loads(paths["settings.json"].read_text())
+    assert "background rows" in settings["attacks"]["learned_f1"]["note"]
+    assert settings["attacks"]["naive_f1"]["note"] is None
+    logistic = next(d for d in settings["defenses"] if d["name"] == "MID logistic")
+    assert (
+        "learned_f1" in logistic["attacks"]
+        and "counts_f1" in (logistic["not_applicable"])
+    )
+    markdown = paths["report.md"].read_text()
+    assert "| learned attack F1 (training rows) |" in markdown
+    assert "MID logistic: lam is the weight of the mutual-information" in markdown
+    # The definitions name the three attacks that share a metric and say how
+    # the learned one is configured.
+    terms = dict(definitions(result))
+    assert "naive MAP F1, MAP-with-counts F1, learned attack F1" in terms
+    assert (
+        "LearnedAttributeInference: attack classifier: logistic regression"
+        in (terms["naive MAP F1, MAP-with-counts F1, learned attack F1"])
+    )
+    summary = format_summary(result, max_leakage=0.02)
+    assert "learned_f1 (training rows)" in summary
+    line = next(
+        line for line in summary.splitlines() if line.startswith("  MID logistic")
+    )
+    assert "not applicable" in line  # counts_f1
+    assert "nan" not in markdown + summary
+
+
+def constructed_result(spec, rows):
+    """An AuditResult with hand-set rows: ``(defense, utility, {attack: value})``.
+
+    Every attack that applies and is not given scores 0.
+    """
+    built = []
+    for name, utility, values in rows:
+        defense = next(d for d in spec.defenses if d.name == name)
+        row = {"defense": name, "setting": "-", "params": {}, "note": None}
+        for attack in ["utility", *spec.attacks]:
+            measured = attack == "utility" or defense.applies(attack)
+            for statistic in STATISTICS:
+                row[f"{statistic}_{attack}"] = 0.0 if measured else None
+        row["mean_test_utility"] = utility
+        for attack, value in values.items():
+            row[spec.key(attack)] = value
+        row["pareto"] = False
+        built.append(row)
+    return AuditResult(spec, built)
+
+
+@pytest.fixture
+def survey_spec(tmp_path):
+    path = tmp_path / "survey.csv"
+    write_classification_csv(path)
+    return csv_audit(path, target="label", sensitive="secret").select(
+        ["ID3", "MID", "MID logistic"]
+    )
+
+
+def test_the_strongest_attack_column_picks_the_learned_attack_where_stronger(
+    survey_spec,
+):
+    result = constructed_result(
+        survey_spec,
+        [
+            (
+                "ID3",
+                0.6,
+                {"naive_f1": 0.40, "counts_f1": 0.50, "learned_f1": 0.70},
+            ),
+            ("MID", 0.5, {"naive_f1": 0.30, "counts_f1": 0.35, "learned_f1": 0.10}),
+            # counts_f1 does not apply: its 0.9 would be a bug if shown.
+            ("MID logistic", 0.55, {"naive_f1": 0.20, "learned_f1": 0.25}),
+            ("trivial (majority class)", 0.3, {"naive_f1": 0.0, "learned_f1": 0.05}),
+        ],
+    )
+    table = summary_rows(result)
+    column = table[0].index("strongest attack: F1 (training rows)")
+    cells = [line[column] for line in table[1:]]
+    assert cells == [
+        "0.700 (learned attack F1)",
+        "0.350 (MAP-with-counts F1)",
+        "0.250 (learned attack F1)",
+        "0.050 (learned attack F1)",
+    ]
+    buys = dict(findings(result, max_leakage=0.02))["What it buys"]
+    assert "Strongest attack: F1 (training rows): " in buys
+    assert "0.700 undefended (learned attack F1)" in buys
+    assert "0.050 on the trivial model (learned attack F1)" in buys
+
+
+def test_the_budget_and_verdict_ignore_the_learned_attack(survey_spec):
+    # The budget attack is MAP with counts (higher is more leakage): the
+    # learned attack's advantage, however high, neither fails nor passes a
+    # setting, and MID logistic (no counts attack) is not a candidate.
+    spec = survey_spec
+    assert spec.budget_attack == "counts_advantage"
+    assert spec.attacks["learned_advantage"].higher_is_more_leakage
+    result = constructed_result(
+        spec,
+        [
+            ("ID3", 0.6, {"counts_advantage": 0.30, "learned_advantage": 0.01}),
+            ("MID", 0.5, {"counts_advantage": 0.01, "learned_advantage": 0.40}),
+            ("MID logistic", 0.9, {"learned_advantage": 0.0}),
+            ("trivial (majority class)", 0.3, {"learned_advantage": 0.0}),
+        ],
+    )
+    best = result.best_under_budget(0.02)
+    assert best["defense"] == "MID"
+    headline = dict(findings(result, max_leakage=0.02))
+    assert headline["Verdict"].startswith("The undefended model (ID3) fails")
+    assert "scores 0.300" in headline["Verdict"]
+    assert "MID - meets it" in headline["Verdict"]
+    assert "MID logistic: not applicable, not a candidate" in (headline["Recommended"])
+    # The strongest advantage is the worst case over the three attacks.
+    assert "0.400 recommended (learned attack advantage)" in (headline["What it buys"])
+    # A budget above ID3's counts advantage: the undefended model meets it,
+    # whatever the learned attack says.
+    assert dict(findings(result, max_leakage=0.35))["Verdict"].startswith(
+        "The undefended model (ID3) meets the budget"
+    )
