@@ -6,11 +6,13 @@ import numbers
 import sys
 import time
 from collections.abc import Mapping
+from inspect import signature
 
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.metrics import check_scoring
+from sklearn.metrics._scorer import _MultimetricScorer
 from sklearn.model_selection import (
     KFold,
     ParameterGrid,
@@ -20,6 +22,12 @@ from sklearn.model_selection import (
     check_cv,
 )
 from sklearn.utils import indexable
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
@@ -252,9 +260,61 @@ class PrivacyUtilitySearch(BaseEstimator):
         attack score, naming the setting and the attack: a failure is never a
         blank. The one exception is a membership attack on the training rows,
         undefined by design (NaN).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data.
+        y : array-like of shape (n_samples,)
+            The target.
+        **fit_params : dict
+            Metadata such as ``sample_weight``, split with the rows of each
+            fold as :class:`~sklearn.model_selection.GridSearchCV` splits
+            them. With ``sklearn.set_config(enable_metadata_routing=True)``
+            they are routed to the estimator's ``fit`` by its requests
+            (``estimator.set_fit_request(sample_weight=True)``, or the
+            requests of the estimators a meta-estimator such as
+            :class:`~skmid.postprocessing.DefendedClassifier` routes to), and
+            and to the utility's and ``extra_scoring``'s scorers by their
+            ``score`` requests, metadata no one requests raising
+            scikit-learn's routing error. Without routing, all of them go to
+            the estimator's ``fit``, and ``sample_weight`` also to each of
+            those scorers that accepts it, as GridSearchCV does. The attack
+            scorers receive none (an attack's success is over the rows).
+
+        Returns
+        -------
+        self : object
+            The fitted search.
         """
         run_searches([self], X, y, n_jobs=self.n_jobs, fit_params=fit_params)
         return self
+
+    def get_metadata_routing(self):
+        """Metadata routing of this object, as GridSearchCV's.
+
+        ``fit`` routes to the estimator's ``fit`` and to the ``score`` of the
+        utility's and ``extra_scoring``'s scorers.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        scorers = {UTILITY: check_scoring(self.estimator, self.utility)}
+        for name, scorer in (self.extra_scoring or {}).items():
+            scorers[name] = check_scoring(self.estimator, scorer)
+        return (
+            MetadataRouter(owner=self)
+            .add(
+                estimator=self.estimator,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+            .add(
+                scorer=_MultimetricScorer(scorers=scorers),
+                method_mapping=MethodMapping().add(caller="fit", callee="score"),
+            )
+        )
 
     def _plan(self, X, y, fit_params=None):
         """Check everything and list the fits: a :class:`_SearchPlan`."""
@@ -312,6 +372,29 @@ class PrivacyUtilitySearch(BaseEstimator):
             raise type(error)(f"param_grid: {error}") from None
         if not params:
             raise ValueError("param_grid holds no setting.")
+        fit_params = dict(fit_params or {})
+        weighted = {UTILITY: utility, **self.extra_scoring_}
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **fit_params)
+            fit_params = dict(routed.estimator.fit)
+            # Split by scorer as GridSearchCV's multimetric scorer splits them
+            # (which raises for a passed metadata a scorer leaves unset).
+            by_scorer = process_routing(
+                _MultimetricScorer(scorers=weighted), "score", **routed.scorer.score
+            )
+            score_params = {name: dict(by_scorer[name].score) for name in weighted}
+        else:
+            weights = fit_params.get("sample_weight")
+            score_params = {
+                name: {"sample_weight": weights}
+                if weights is not None and _accepts_sample_weight(scorer)
+                else {}
+                for name, scorer in weighted.items()
+            }
+        score_params = {
+            name: _check_method_params(X, params=score_params.get(name, {}))
+            for name in (UTILITY, *attacks, *self.extra_scoring_)
+        }
         estimator, candidates = self.estimator, params
         if any(_needs_training_rows(scorer) for scorer in attacks.values()):
             # Membership scorers need each candidate's training rows (the
@@ -334,7 +417,8 @@ class PrivacyUtilitySearch(BaseEstimator):
             splits=splits,
             X=X,
             y=y,
-            fit_params=_check_method_params(X, params=fit_params or {}),
+            fit_params=_check_method_params(X, params=fit_params),
+            score_params=score_params,
         )
 
     def _finish(self, plan, results):
@@ -728,7 +812,17 @@ class _SearchPlan:
     """The fits of one search: every candidate on every split, checked."""
 
     def __init__(
-        self, *, estimator, params, candidates, scoring, splits, X, y, fit_params
+        self,
+        *,
+        estimator,
+        params,
+        candidates,
+        scoring,
+        splits,
+        X,
+        y,
+        fit_params,
+        score_params,
     ):
         self.estimator = estimator
         self.params = params  # as the user wrote them
@@ -736,6 +830,7 @@ class _SearchPlan:
         self.scoring = scoring
         self.splits = splits
         self.X, self.y, self.fit_params = X, y, fit_params
+        self.score_params = score_params  # by scorer name
 
     def jobs(self, where=None):
         """One job per (candidate, split), candidates outer as in GridSearchCV.
@@ -753,6 +848,7 @@ class _SearchPlan:
                 test,
                 self.scoring,
                 self.fit_params,
+                self.score_params,
                 where,
             )
             for candidate in self.candidates
@@ -786,7 +882,9 @@ def run_searches(
     progress : bool or str, default=False
         Show a progress bar (tqdm) over the fits; a str is its description.
     fit_params : dict, default=None
-        Passed to every fit, split with the rows as GridSearchCV does.
+        Passed to every fit, split with the rows as GridSearchCV does (and
+        routed by the estimator's requests while metadata routing is enabled,
+        as :meth:`PrivacyUtilitySearch.fit` says).
 
     Returns
     -------
@@ -881,7 +979,9 @@ def _run_jobs(jobs, n_jobs):
     )
 
 
-def _fit_and_score(estimator, params, X, y, train, test, scoring, fit_params, where):
+def _fit_and_score(
+    estimator, params, X, y, train, test, scoring, fit_params, score_params, where
+):
     """Fit a clone of ``estimator`` with ``params`` on one split; score it.
 
     Returns the test scores, the training scores (dicts by scorer name), the
@@ -899,9 +999,13 @@ def _fit_and_score(estimator, params, X, y, train, test, scoring, fit_params, wh
                 **_check_method_params(X, params=fit_params, indices=train),
             )
             fit_time = time.perf_counter() - start
-            test_scores = _scores(scoring, model, X_test, y_test)
+            test_scores = _scores(
+                scoring, model, X_test, y_test, _rows(X, score_params, test)
+            )
             score_time = time.perf_counter() - start - fit_time
-            train_scores = _scores(scoring, model, X_train, y_train)
+            train_scores = _scores(
+                scoring, model, X_train, y_train, _rows(X, score_params, train)
+            )
     except ValueError as error:
         if where is None:
             raise
@@ -909,8 +1013,26 @@ def _fit_and_score(estimator, params, X, y, train, test, scoring, fit_params, wh
     return test_scores, train_scores, fit_time, score_time
 
 
-def _scores(scoring, model, X, y):
-    return {name: scorer(model, X, y) for name, scorer in scoring.items()}
+def _scores(scoring, model, X, y, score_params):
+    return {
+        name: scorer(model, X, y, **score_params[name])
+        for name, scorer in scoring.items()
+    }
+
+
+def _rows(X, score_params, indices):
+    """Each scorer's metadata, of the rows ``indices`` of ``X``."""
+    return {
+        name: _check_method_params(X, params=params, indices=indices)
+        for name, params in score_params.items()
+    }
+
+
+def _accepts_sample_weight(scorer):
+    """Whether ``scorer`` takes ``sample_weight``, as GridSearchCV decides it."""
+    if hasattr(scorer, "_accept_sample_weight"):
+        return scorer._accept_sample_weight()
+    return "sample_weight" in signature(scorer).parameters
 
 
 _CONTROLLER = {}

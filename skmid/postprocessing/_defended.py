@@ -6,15 +6,28 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import check_cv, cross_val_predict, train_test_split
-from sklearn.utils import assert_all_finite, check_random_state, column_or_1d
+from sklearn.utils import (
+    _safe_indexing,
+    assert_all_finite,
+    check_consistent_length,
+    check_random_state,
+    column_or_1d,
+    indexable,
+)
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
+    MethodMapping,
     _routing_enabled,
     get_routing_for_object,
+    process_routing,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_method_params,
+    check_is_fitted,
+    validate_data,
+)
 
 from ..utils._random import seed_unset_random_states
 from ..utils._validation import check_finite_output, encode_class_labels
@@ -56,6 +69,14 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
     ``DefendedClassifier(MLPClassifier(), PurifierTransformer(alpha=1.0))``
     needs nothing else, in a ``Pipeline`` and in ``GridSearchCV`` over
     ``defense__alpha`` alike.
+
+    Metadata given to ``fit``, such as ``sample_weight``, follows
+    scikit-learn's metadata routing: with
+    ``sklearn.set_config(enable_metadata_routing=True)`` it goes where the
+    estimator's and the defense's ``fit`` requests ask
+    (``LogisticRegression().set_fit_request(sample_weight=True)``), split
+    with the rows each fit sees; without routing it all goes to the
+    estimator's ``fit``, as stock meta-estimators pass it (see :meth:`fit`).
 
     ``predict_proba`` is the defended output, ``predict`` its argmax (what a
     user of the published model sees), and the undefended model stays
@@ -140,7 +161,7 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, **fit_params):
         """Fit the classifier and the defense.
 
         Parameters
@@ -149,6 +170,19 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
             Training data, in whatever form the estimator accepts.
         y : array-like of shape (n_samples,)
             Class labels.
+        **fit_params : dict
+            Metadata such as ``sample_weight``, split with the rows as each
+            fit sees them (the training part of the held-out split, the
+            folds of ``cv``, the rows that fit the defense).
+
+            - With ``sklearn.set_config(enable_metadata_routing=True)``: routed
+              by the requests of the estimator's and the defense's ``fit``
+              (``estimator.set_fit_request(sample_weight=True)``); metadata no
+              one requests raises scikit-learn's routing error.
+            - Without: all of them go to the estimator's ``fit``, as
+              :class:`~sklearn.model_selection.GridSearchCV` passes them, and
+              a defense whose class declares a ``fit`` request for
+              ``sample_weight`` gets the weights of its rows too.
 
         Returns
         -------
@@ -158,6 +192,7 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
         _check_2d(X)
         validate_data(self, X, y, skip_check_array=True)
         y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
         if y.dtype.kind in "fc":
             assert_all_finite(y, input_name="y")
         check_classification_targets(y)
@@ -166,41 +201,77 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
             CMIPostProcessor() if self.defense is None else self.defense,
             self.random_state,
         )
+        estimator_params, defense_params = self._route_fit_params(defense, fit_params)
+        n_samples = len(y)
 
         if isinstance(self.cv, str) and self.cv == "prefit":
             check_is_fitted(estimator)
             self.estimator_ = estimator
-            X_defense, y_defense = X, y
+            defense_rows = np.arange(n_samples)
             P_defense = estimator.predict_proba(X)
         elif self.cv is None:
-            X_fit, X_defense, y_fit, y_defense = self._holdout_split(X, y)
-            self.estimator_ = _seeded(estimator, self.random_state).fit(X_fit, y_fit)
-            P_defense = self.estimator_.predict_proba(X_defense)
+            fit_rows, defense_rows = self._holdout_split(y)
+            # As train_test_split indexes X (CSR for other sparse formats).
+            (rows_of_X,) = indexable(X)
+            self.estimator_ = _seeded(estimator, self.random_state).fit(
+                _safe_indexing(rows_of_X, fit_rows),
+                y[fit_rows],
+                **_check_method_params(X, params=estimator_params, indices=fit_rows),
+            )
+            P_defense = self.estimator_.predict_proba(
+                _safe_indexing(rows_of_X, defense_rows)
+            )
         else:
             cv = check_cv(self.cv, y, classifier=True)
             estimator = _seeded(estimator, self.random_state)
             P_defense = cross_val_predict(
-                clone(estimator), X, y, cv=cv, method="predict_proba"
+                clone(estimator),
+                X,
+                y,
+                cv=cv,
+                method="predict_proba",
+                params=estimator_params,
             )
-            X_defense, y_defense = X, y
-            self.estimator_ = estimator.fit(X, y)
+            defense_rows = np.arange(n_samples)
+            self.estimator_ = estimator.fit(X, y, **estimator_params)
         P_defense = _checked_proba(P_defense, estimator)
 
         self.classes_ = self.estimator_.classes_
+        y_defense = y[defense_rows]
         known = np.isin(y_defense, self.classes_)
         codes = encode_class_labels(
             y_defense[known], len(self.classes_), labels=self.classes_
         )
-        fit_params = {}
+        rows = defense_rows[known]
+        fit_params = _check_method_params(X, params=defense_params, indices=rows)
         if _requests_inputs(*_inputs_request(defense, "fit")):
-            fit_params["inputs"] = _take_rows(X_defense, known)
+            fit_params["inputs"] = _take_rows(X, rows)
         self.defense_ = defense.fit(P_defense[known], codes, **fit_params)
         # Read once (the request of a fitted defense stays), as reading it costs
         # more than transforming a small batch.
         self._transform_request = _inputs_request(self.defense_, "transform")
         return self
 
-    def _holdout_split(self, X, y):
+    def _route_fit_params(self, defense, fit_params):
+        """The metadata of the estimator's fit and of the defense's fit."""
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **fit_params)
+            defense_params = dict(routed.defense.fit)
+            # The inputs are this estimator's rows, never the caller's.
+            defense_params.pop("inputs", None)
+            return dict(routed.estimator.fit), defense_params
+        routing = get_routing_for_object(defense)
+        defense_params = {
+            key: value
+            for key, value in fit_params.items()
+            if key != "inputs"
+            and not isinstance(routing, MetadataRouter)
+            and routing.consumes("fit", [key])
+        }
+        return dict(fit_params), defense_params
+
+    def _holdout_split(self, y):
+        """Row indices ``(fit_rows, defense_rows)`` of the held-out split."""
         n_samples = len(y)
         n_held_out = int(np.ceil(self.validation_fraction * n_samples))
         n_classes = len(np.unique(y))
@@ -217,11 +288,33 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
             else None
         )
         return train_test_split(
-            X,
-            y,
+            np.arange(n_samples),
             test_size=self.validation_fraction,
             stratify=stratify,
             random_state=self.random_state,
+        )
+
+    def get_metadata_routing(self):
+        """Metadata routing of this object: ``fit`` to the estimator's and the
+        defense's ``fit``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        estimator = LogisticRegression() if self.estimator is None else self.estimator
+        defense = CMIPostProcessor() if self.defense is None else self.defense
+        return (
+            MetadataRouter(owner=self)
+            .add(
+                estimator=estimator,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+            .add(
+                defense=defense,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
         )
 
     def predict_proba(self, X):
@@ -308,7 +401,7 @@ def _check_2d(X):
         )
 
 
-def _take_rows(X, mask):
+def _take_rows(X, rows):
     if hasattr(X, "iloc"):
-        return X.iloc[np.flatnonzero(mask)]
-    return np.asarray(X)[mask] if not hasattr(X, "tocsr") else X.tocsr()[mask]
+        return X.iloc[rows]
+    return np.asarray(X)[rows] if not hasattr(X, "tocsr") else X.tocsr()[rows]

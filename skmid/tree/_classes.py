@@ -158,7 +158,7 @@ def _subtree(arrays, expanded):
     feature, threshold, parent, depth, value, slot_start, n_slots, slot_child = arrays[
         :8
     ]
-    n_node_samples, score = arrays[8:]
+    n_node_samples, score, missing_left = arrays[8:]
     kept = np.zeros(feature.shape[0], dtype=bool)
     kept[0] = True
     for node in np.flatnonzero(expanded):  # parents come before children
@@ -191,6 +191,7 @@ def _subtree(arrays, expanded):
         np.concatenate([np.empty(0, dtype=np.int64), *new_slots]),
         n_node_samples[old],
         np.where(leaf, np.nan, score[old]),
+        missing_left[old] & ~leaf,
     )
 
 
@@ -283,6 +284,7 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             tree.slot_start,
             tree.slot_child,
             ~self.categorical_features_,
+            tree.missing_go_to_left,
         )
         self._node_proba = _class_distribution(tree.value)
         return self
@@ -428,8 +430,8 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         """Node at which each row's traversal stops.
 
         A leaf, or the internal node whose branch for the row's category (or
-        missing value) no training row took: the row then gets that node's
-        class distribution.
+        missing categorical value) no training row took: the row then gets
+        that node's class distribution.
 
         Parameters
         ----------
@@ -555,11 +557,18 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
 
     Numeric columns, when declared (see ``categorical_features``), get binary
     threshold splits at midpoints as in C4.5 (at the lower value where the
-    midpoint of two adjacent floats rounds to the upper one), may be reused on
-    a path, and send missing values (NaN or None) to a third branch; infinite
-    values are rejected. A query whose category (or missing
-    value) never reached a node during training stops there and gets that
-    node's class distribution.
+    midpoint of two adjacent floats rounds to the upper one) and may be reused
+    on a path; infinite values are rejected. Missing values (NaN or None) of a
+    numeric column are learned as scikit-learn's trees learn them: at every
+    threshold the missing rows are tried on each side, and the split of the
+    present values from the missing ones is tried too; the split kept is the
+    one of best penalised score, the penalty taken on the partition the
+    missing rows are part of, and ``tree_.missing_go_to_left`` records their
+    side. A split of rows without a missing value sends missing queries to
+    the child with more training rows. In a categorical column, a missing
+    value is one more category. A query whose category (or missing
+    categorical value) never reached a node during training stops there and
+    gets that node's class distribution.
 
     The Priority defense of Fredrikson et al. (2015) is available through
     ``priority_feature`` and ``priority_depth``: the sensitive feature is
@@ -891,6 +900,7 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
             slot_child,
             n_node_samples,
             _,
+            missing_go_to_left,
         ) = arrays
         weighted_n_node_samples = value.sum(axis=1)
         tree = CategoricalTree(
@@ -906,6 +916,7 @@ class MIDDecisionTreeClassifier(BaseCategoricalTree):
             n_slots=n_slots,
             slot_child=slot_child,
             categories=self.categories_,
+            missing_go_to_left=missing_go_to_left,
         )
         leaves = feature < 0
         leaf_share = weighted_n_node_samples[leaves] / total_weight

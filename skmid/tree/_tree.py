@@ -35,10 +35,14 @@ class CategoricalTree:
         Impurity of the node's class counts under the tree's criterion (NaN
         where the tree has none).
     children_left, children_right : ndarray of shape (node_count,)
-        scikit-learn's binary view, for a tree whose splits are all numeric
-        without a missing-value branch: the ``<=`` and ``>`` children, -1 at
-        leaves. Reading them raises an AttributeError for a tree with a
-        multiway split (use :meth:`children`).
+        scikit-learn's binary view, for a tree whose splits are all numeric:
+        the ``<=`` and ``>`` children, -1 at leaves. Reading them raises an
+        AttributeError for a tree with a multiway (categorical) split (use
+        :meth:`children`).
+    missing_go_to_left : ndarray of bool of shape (node_count,)
+        Whether a numeric split sends missing values (NaN) to its ``<=``
+        child (else to its ``>`` child), as in scikit-learn's ``Tree``; False
+        at leaves and categorical splits.
     parent : ndarray of shape (node_count,)
         Parent node, -1 for the root.
     depth : ndarray of shape (node_count,)
@@ -47,8 +51,8 @@ class CategoricalTree:
         Child lookup: the children of node ``t`` are
         ``slot_child[slot_start[t] : slot_start[t] + n_slots[t]]``, one slot per
         category of the split feature (in the order of the estimator's
-        ``categories_``) or three for a numeric split (``<=``, ``>``,
-        missing); -1 where no training row went.
+        ``categories_``, missing values last when they occurred) or two for
+        a numeric split (``<=``, ``>``); -1 where no training row went.
     categories : list of ndarray or None
         Categories of each feature (None for numeric features), from the
         estimator.
@@ -69,6 +73,7 @@ class CategoricalTree:
         categories,
         weighted_n_node_samples=None,
         impurity=None,
+        missing_go_to_left=None,
     ):
         self.feature = feature
         self.threshold = threshold
@@ -88,6 +93,11 @@ class CategoricalTree:
         self.impurity = (
             np.full(feature.shape[0], np.nan) if impurity is None else impurity
         )
+        self.missing_go_to_left = (
+            np.zeros(feature.shape[0], dtype=bool)
+            if missing_go_to_left is None
+            else missing_go_to_left
+        )
 
     @property
     def node_count(self):
@@ -103,11 +113,11 @@ class CategoricalTree:
             slots = self.slot_child[
                 self.slot_start[node] : self.slot_start[node] + self.n_slots[node]
             ]
-            if self.categories[self.feature[node]] is not None or slots[2] >= 0:
+            if self.categories[self.feature[node]] is not None:
                 raise AttributeError(
-                    f"node {node} has a multiway split (categorical, or numeric "
-                    "with a missing-value branch): children_left and "
-                    "children_right describe binary trees only; use children(node)"
+                    f"node {node} has a multiway (categorical) split: "
+                    "children_left and children_right describe binary trees "
+                    "only; use children(node)"
                 )
             child[node] = slots[side]
         return child
@@ -132,8 +142,9 @@ class CategoricalTree:
         """The children of ``node``: ``{category value or branch: child id}``.
 
         Categorical splits are keyed by category value (NaN for the missing
-        category), numeric ones by ``"<= t"``, ``"> t"`` and ``"missing"``.
-        Branches no training row took are left out. A leaf has none.
+        category), numeric ones by ``"<= t"`` and ``"> t"`` (missing values
+        follow ``missing_go_to_left``). Branches no training row took are
+        left out. A leaf has none.
         """
         f = self.feature[node]
         if f < 0:
@@ -143,7 +154,7 @@ class CategoricalTree:
         ]
         if self.categories[f] is None:
             t = self.threshold[node]
-            keys = [f"<= {t:g}", f"> {t:g}", "missing"]
+            keys = [f"<= {t:g}", f"> {t:g}"]
         else:
             keys = list(self.categories[f])
         return {
@@ -268,11 +279,10 @@ def export_text(
         numeric = tree.categories[tree.feature[node]] is None
         for key, child in tree.children(node).items():
             if numeric:
-                condition = (
-                    f"{name} is missing"
-                    if key == "missing"
-                    else f"{name} {key.split()[0]} {float(key.split()[1]):.{decimals}f}"
-                )
+                sign, cut = key.split()
+                condition = f"{name} {sign} {float(cut):.{decimals}f}"
+                if (sign == "<=") == bool(tree.missing_go_to_left[node]):
+                    condition += " or missing"
             elif isinstance(key, float) and key != key:
                 condition = f"{name} is missing"
             else:

@@ -13,9 +13,13 @@ the node's values and sweeps the thresholds (numeric features, C4.5).
 
 Child lookup: node ``t`` has ``n_slots[t]`` slots starting at
 ``slot_start[t]`` in ``slot_child``: one per category of its split feature, or
-three (``<= threshold``, ``> threshold``, missing) for a numeric split; a slot
-holds ``-1`` when no training row went that way, and a query taking it stops
-at ``t`` and uses ``t``'s class counts.
+two (``<= threshold``, ``> threshold``) for a numeric split; a slot holds
+``-1`` when no training row went that way, and a query taking it stops at
+``t`` and uses ``t``'s class counts. A numeric split sends missing values to
+one of its two children, ``missing_left[t]`` saying which, as scikit-learn's
+trees do: the side that scores best, tried at every threshold (and the split
+of present from missing values), or, where no training row at the node had
+the value missing, the child with more rows.
 
 Traversal reads the raw input (any real dtype, no encoding): categorical values
 find their codes in per-column tables (direct for small integer ranges, a
@@ -38,17 +42,18 @@ CRITERION_GAIN_RATIO = 2
 PENALTY_LEAF = 0
 PENALTY_LABEL = 1
 
-NUMERIC_SLOTS = 3  # <= threshold, > threshold, missing
+NUMERIC_SLOTS = 2  # <= threshold, > threshold
 
 # Columns of the integer node array used while growing.
-FEATURE, PARENT, DEPTH, START, END, SLOT_START, N_SLOTS = range(7)
-N_NODE_COLUMNS = 7
+FEATURE, PARENT, DEPTH, START, END, SLOT_START, N_SLOTS, MISSING_LEFT = range(8)
+N_NODE_COLUMNS = 8
 # Entries of the growth state arrays: progress (int) and best (float). PHASE
 # is NODE_START before a node is looked at, then SEARCH_FORCED or SEARCH_ALL
 # while its features are searched from POSITION on.
 NEXT_NODE, N_NODES, N_SLOTS_USED = 0, 1, 2
 PHASE, POSITION, BEST_FEATURE, BEST_CHILDREN, N_VALID = 3, 4, 5, 6, 7
-N_PROGRESS = 8
+BEST_MISSING_LEFT = 8
+N_PROGRESS = 9
 BEST_SCORE, BEST_THRESHOLD = range(2)
 N_BEST = 2
 NODE_START, SEARCH_FORCED, SEARCH_ALL = range(3)
@@ -211,8 +216,9 @@ def build_tree(
     ``codes[i, f]`` is the category code of categorical feature ``f``
     (``0 .. n_categories[f] - 1``); ``values[i, f]`` the value of numeric
     feature ``f`` (NaN = missing, finite otherwise). Returns the node arrays
-    (see module doc), then the rows per node and the score of each split
-    (NaN at leaves).
+    (see module doc), then the rows per node, the score of each split (NaN
+    at leaves) and ``missing_left`` (whether a numeric split sends missing
+    values to its ``<=`` child).
 
     With ``sample_weight``, class counts, the node shares of the criterion and
     the penalty's output distribution are weighted (integer weights act as
@@ -225,8 +231,9 @@ def build_tree(
     a random order (drawn from ``seed``) and stops after ``max_features`` of
     them gave a valid split, or goes on until one does, as scikit-learn's.
     With ``random_split``, a numeric feature offers one threshold drawn
-    uniformly between its smallest and largest value at the node (and the
-    split of present from missing values), as scikit-learn's random splitter.
+    uniformly between its smallest and largest value at the node, missing
+    values sent to a side drawn at random (and the split of present from
+    missing values), as scikit-learn's random splitter.
 
     The growth runs in calls of :func:`grow_nodes` of about ``work_per_call``
     row visits each, which return to Python (where Ctrl-C is seen); the node
@@ -320,6 +327,7 @@ def build_tree(
         slot_child[: progress[N_SLOTS_USED]].copy(),
         nodes[:n_nodes, END] - nodes[:n_nodes, START],
         score[:n_nodes].copy(),
+        nodes[:n_nodes, MISSING_LEFT].astype(np.bool_),
     )
 
 
@@ -385,6 +393,7 @@ def grow_nodes(
     position = progress[POSITION]
     best_feature = progress[BEST_FEATURE]
     best_children = progress[BEST_CHILDREN]
+    best_missing_left = progress[BEST_MISSING_LEFT]
     n_valid = progress[N_VALID]
     best_score = best[BEST_SCORE]
     best_threshold = best[BEST_THRESHOLD]
@@ -422,6 +431,7 @@ def grow_nodes(
             best_feature = -1
             best_threshold = np.nan
             best_children = 0
+            best_missing_left = 0
 
         n_candidates = 1 if phase == SEARCH_FORCED else n_features
         if position < n_candidates and (
@@ -434,7 +444,7 @@ def grow_nodes(
                     continue
             if is_numeric[f]:
                 work += NUMERIC_ROW_WORK * n_node
-                score, cut = _best_numeric_split(
+                score, cut, missing_left = _best_numeric_split(
                     values,
                     y,
                     sample_weight,
@@ -481,6 +491,7 @@ def grow_nodes(
                     hist[:m],
                     rows[:m],
                 )
+                missing_left = 0
             if score > -np.inf:
                 n_valid += 1
             if score > best_score:
@@ -488,6 +499,7 @@ def grow_nodes(
                 best_feature = f
                 best_threshold = cut
                 best_children = m
+                best_missing_left = missing_left
             continue
 
         if phase == SEARCH_FORCED and best_feature < 0:
@@ -516,6 +528,7 @@ def grow_nodes(
                 node,
                 best_feature,
                 best_threshold,
+                best_missing_left,
                 best_children,
                 n_nodes,
                 n_slot_used,
@@ -531,6 +544,7 @@ def grow_nodes(
     progress[POSITION] = position
     progress[BEST_FEATURE] = best_feature
     progress[BEST_CHILDREN] = best_children
+    progress[BEST_MISSING_LEFT] = best_missing_left
     progress[N_VALID] = n_valid
     best[BEST_SCORE] = best_score
     best[BEST_THRESHOLD] = best_threshold
@@ -589,6 +603,7 @@ def _split(
     node,
     f,
     cut,
+    missing_left,
     n_children,
     n_nodes,
     n_slot_used,
@@ -600,18 +615,23 @@ def _split(
     The children's class counts are taken from the rows as they are
     partitioned, so they are exactly what :func:`traverse` finds. A split
     leaving fewer than two non-empty children is not made (it would be
-    searched again at the child, forever). Returns the new node and slot
+    searched again at the child, forever). A numeric split whose rows have
+    no missing value sends missing values to the child with more rows (the
+    ``>`` child on a tie), as scikit-learn's. Returns the new node and slot
     counts.
     """
     lo = nodes[node, START]
     hi = nodes[node, END]
     child_counts[:n_children] = 0.0
     child_rows[:n_children] = 0
+    n_missing = 0
     for s in range(lo, hi):
         i = samples[s]
-        c = _child_slot(codes, values, i, f, is_numeric[f], cut)
+        c = _child_slot(codes, values, i, f, is_numeric[f], cut, missing_left)
         child_counts[c, y[i]] += sample_weight[i]
         child_rows[c] += 1
+        if is_numeric[f] and np.isnan(values[i, f]):
+            n_missing += 1
     offsets = np.zeros(n_children + 1, dtype=np.int64)
     n_non_empty = 0
     for c in range(n_children):
@@ -623,13 +643,16 @@ def _split(
         return n_nodes, n_slot_used
     fill = offsets.copy()
     for s in range(lo, hi):
-        c = _child_slot(codes, values, samples[s], f, is_numeric[f], cut)
+        c = _child_slot(codes, values, samples[s], f, is_numeric[f], cut, missing_left)
         buffer[fill[c]] = samples[s]
         fill[c] += 1
     samples[lo:hi] = buffer[: hi - lo]
 
     nodes[node, FEATURE] = f
     threshold[node] = cut
+    if is_numeric[f] and n_missing == 0:
+        missing_left = 1 if child_rows[0] > child_rows[1] else 0
+    nodes[node, MISSING_LEFT] = missing_left if is_numeric[f] else 0
     nodes[node, SLOT_START] = n_slot_used
     nodes[node, N_SLOTS] = n_children
     slot_child[n_slot_used : n_slot_used + n_children] = -1
@@ -646,6 +669,7 @@ def _split(
         nodes[child, END] = lo + offsets[c + 1]
         nodes[child, SLOT_START] = 0
         nodes[child, N_SLOTS] = 0
+        nodes[child, MISSING_LEFT] = 0
         threshold[child] = np.nan
         value[child] = child_counts[c]
         slot_child[n_slot_used + c] = child
@@ -667,12 +691,12 @@ def _valid_children(hist, rows, min_samples_leaf, min_weight_leaf):
 
 
 @njit(cache=True)
-def _child_slot(codes, values, i, f, numeric, cut):
+def _child_slot(codes, values, i, f, numeric, cut, missing_left):
     if not numeric:
         return codes[i, f]
     v = values[i, f]
     if np.isnan(v):
-        return 2
+        return 0 if missing_left else 1
     return 0 if v <= cut else 1
 
 
@@ -698,49 +722,47 @@ def _best_numeric_split(
     random_split,
     rng_state,
 ):
-    """Best C4.5 threshold of numeric feature ``f`` (midpoints; NaN = own child)."""
+    """Best C4.5 threshold of numeric feature ``f``: ``(score, cut, missing_left)``.
+
+    Thresholds are midpoints of adjacent present values. With missing values
+    at the node, every threshold is scored with them sent right, then left
+    (a tie keeps the first), and then the split of the present values
+    (``<= inf``) from the missing ones: the penalised score of each is that
+    of the partition it makes, missing rows included, as scikit-learn's best
+    splitter searches them.
+    """
     n_node = hi - lo
+    n_classes = hist.shape[1]
     keys = np.empty(n_node)
     labels = np.empty(n_node, dtype=np.int64)
     weights = np.empty(n_node)
+    missing = np.zeros(n_classes)
+    present = np.zeros(n_classes)
     n_present = 0
-    hist[:] = 0.0
     for s in range(lo, hi):
         i = samples[s]
         v = values[i, f]
         if np.isnan(v):
-            hist[2, y[i]] += sample_weight[i]
+            missing[y[i]] += sample_weight[i]
         else:
             keys[n_present] = v
             labels[n_present] = y[i]
             weights[n_present] = sample_weight[i]
+            present[y[i]] += sample_weight[i]
             n_present += 1
-    order = np.argsort(keys[:n_present], kind="mergesort")
-    for j in range(n_present):
-        hist[1, labels[j]] += weights[j]
     n_missing = n_node - n_present
-    if 0 < n_missing and (
-        n_missing < min_samples_leaf or _row_sum(hist, 2) < min_weight_leaf
-    ):
-        return -np.inf, np.nan
+    order = np.argsort(keys[:n_present], kind="mergesort")
+    pair = np.zeros((2, n_classes))
     best = -np.inf
     best_cut = np.nan
-    if (
-        n_missing > 0
-        and n_present >= min_samples_leaf
-        and _row_sum(hist, 1) >= min_weight_leaf
-    ):
-        # present values against missing ones: the split a feature constant
-        # where present still offers
-        best = _split_score(
-            hist, counts, node_weight, n_total, criterion, lam, penalty, predicted
-        )
-        best_cut = keys[order[n_present - 1]]
+    best_left = 0
     if random_split:
-        return _random_numeric_split(
+        best, best_cut, best_left = _random_numeric_split(
             keys[:n_present],
             labels[:n_present],
             weights[:n_present],
+            missing,
+            n_missing,
             counts,
             node_weight,
             n_total,
@@ -751,31 +773,101 @@ def _best_numeric_split(
             min_samples_leaf,
             min_weight_leaf,
             hist,
-            best,
-            best_cut,
+            pair,
             rng_state,
         )
-    for j in range(n_present - 1):
-        k = labels[order[j]]
-        hist[0, k] += weights[order[j]]
-        hist[1, k] -= weights[order[j]]
-        left = keys[order[j]]
-        right = keys[order[j + 1]]
-        if left == right:
-            continue
-        if j + 1 < min_samples_leaf or n_present - j - 1 < min_samples_leaf:
-            continue
-        if min_weight_leaf > 0.0 and (
-            _row_sum(hist, 0) < min_weight_leaf or _row_sum(hist, 1) < min_weight_leaf
+    else:
+        for missing_left in range(2 if n_missing > 0 else 1):
+            hist[0] = 0.0
+            hist[1] = present
+            for j in range(n_present - 1):
+                k = labels[order[j]]
+                hist[0, k] += weights[order[j]]
+                hist[1, k] -= weights[order[j]]
+                left = keys[order[j]]
+                right = keys[order[j + 1]]
+                if left == right:
+                    continue
+                n_left = j + 1 + missing_left * n_missing
+                n_right = n_node - n_left
+                if n_left < min_samples_leaf or n_right < min_samples_leaf:
+                    continue
+                score = _sided_score(
+                    hist,
+                    missing,
+                    missing_left,
+                    n_missing,
+                    pair,
+                    counts,
+                    node_weight,
+                    n_total,
+                    criterion,
+                    penalty,
+                    lam,
+                    predicted,
+                    min_weight_leaf,
+                )
+                if score > best:
+                    best = score
+                    best_cut = _separating_threshold(left, right)
+                    best_left = missing_left
+    if (
+        n_missing > 0
+        and n_present > 0
+        and min(n_present, n_missing) >= min_samples_leaf
+    ):
+        # present values against missing ones: the split a feature constant
+        # where present still offers
+        pair[0] = present
+        pair[1] = missing
+        if (
+            _row_sum(pair, 0) >= min_weight_leaf
+            and _row_sum(pair, 1) >= min_weight_leaf
         ):
-            continue
-        score = _split_score(
-            hist, counts, node_weight, n_total, criterion, lam, penalty, predicted
-        )
-        if score > best:
-            best = score
-            best_cut = _separating_threshold(left, right)
-    return best, best_cut
+            score = _split_score(
+                pair, counts, node_weight, n_total, criterion, lam, penalty, predicted
+            )
+            if score > best:
+                best = score
+                best_cut = np.inf
+                best_left = 0
+    return best, best_cut, best_left
+
+
+@njit(cache=True)
+def _sided_score(
+    hist,
+    missing,
+    missing_left,
+    n_missing,
+    pair,
+    counts,
+    node_weight,
+    n_total,
+    criterion,
+    penalty,
+    lam,
+    predicted,
+    min_weight_leaf,
+):
+    """Score of the present rows split as in ``hist`` with the missing rows
+    (class weights ``missing``) on the left or right (-inf: too light a child)."""
+    children = hist
+    if n_missing > 0:
+        pair[0] = hist[0]
+        pair[1] = hist[1]
+        side = 0 if missing_left else 1
+        for k in range(missing.shape[0]):
+            pair[side, k] += missing[k]
+        children = pair
+    if min_weight_leaf > 0.0 and (
+        _row_sum(children, 0) < min_weight_leaf
+        or _row_sum(children, 1) < min_weight_leaf
+    ):
+        return -np.inf
+    return _split_score(
+        children, counts, node_weight, n_total, criterion, lam, penalty, predicted
+    )
 
 
 @njit(cache=True)
@@ -783,6 +875,8 @@ def _random_numeric_split(
     keys,
     labels,
     weights,
+    missing,
+    n_missing,
     counts,
     node_weight,
     n_total,
@@ -793,42 +887,56 @@ def _random_numeric_split(
     min_samples_leaf,
     min_weight_leaf,
     hist,
-    best,
-    best_cut,
+    pair,
     rng_state,
 ):
     """scikit-learn's random splitter: one threshold drawn uniformly between
-    the smallest and largest present value (``hist[1]`` holds every present
-    row on entry), kept if it beats ``best``."""
+    the smallest and largest present value, missing values (if any) sent to
+    a side drawn at random: ``(score, cut, missing_left)``, score -inf if
+    the split is invalid."""
     n_present = keys.shape[0]
     if n_present < 2:
-        return best, best_cut
+        return -np.inf, np.nan, 0
     low = keys.min()
     high = keys.max()
     if not low < high:
-        return best, best_cut
+        return -np.inf, np.nan, 0
     u = np.float64(_next_random(rng_state) >> np.uint64(11)) / 9007199254740992.0
     cut = low / 2.0 + high / 2.0 + (u - 0.5) * (high / 2.0 - low / 2.0) * 2.0
     if not (low <= cut and cut < high):
         cut = low
+    missing_left = 0
+    if n_missing > 0:
+        missing_left = np.int64(_next_random(rng_state) >> np.uint64(63))
+    hist[:] = 0.0
     n_left = 0
     for j in range(n_present):
-        if keys[j] <= cut:
-            hist[0, labels[j]] += weights[j]
-            hist[1, labels[j]] -= weights[j]
-            n_left += 1
-    if n_left < min_samples_leaf or n_present - n_left < min_samples_leaf:
-        return best, best_cut
-    if min_weight_leaf > 0.0 and (
-        _row_sum(hist, 0) < min_weight_leaf or _row_sum(hist, 1) < min_weight_leaf
-    ):
-        return best, best_cut
-    score = _split_score(
-        hist, counts, node_weight, n_total, criterion, lam, penalty, predicted
+        side = 0 if keys[j] <= cut else 1
+        hist[side, labels[j]] += weights[j]
+        n_left += 1 - side
+    n_right = n_present - n_left
+    if missing_left:
+        n_left += n_missing
+    else:
+        n_right += n_missing
+    if n_left < min_samples_leaf or n_right < min_samples_leaf:
+        return -np.inf, np.nan, 0
+    score = _sided_score(
+        hist,
+        missing,
+        missing_left,
+        n_missing,
+        pair,
+        counts,
+        node_weight,
+        n_total,
+        criterion,
+        penalty,
+        lam,
+        predicted,
+        min_weight_leaf,
     )
-    if score > best:
-        return score, cut
-    return best, best_cut
+    return score, cut, missing_left
 
 
 @njit(cache=True)
@@ -867,23 +975,26 @@ class FlatTree(NamedTuple):
     numeric_child: np.ndarray
 
 
-def flatten_tree(feature, threshold, slot_start, slot_child, is_numeric):
+def flatten_tree(feature, threshold, slot_start, slot_child, is_numeric, missing_left):
     """The node arrays of a fitted tree as the traversal reads them.
 
     Indices shrink to int32 where they fit, and the children of numeric splits
     are copied next to each other by node (``numeric_child[t]``: ``<=``, ``>``,
-    missing): the traversal is bound by the latency of its dependent loads,
-    and a smaller footprint and one load fewer per numeric node make it
-    several tens of percent faster.
+    and the one missing values go to): the traversal is bound by the latency
+    of its dependent loads, and a smaller footprint and one load fewer per
+    numeric node make it several tens of percent faster.
     """
     n_nodes = feature.shape[0]
     index = np.int32 if max(n_nodes, slot_child.shape[0]) < 2**31 else np.int64
     numeric = feature >= 0
     numeric[numeric] = is_numeric[feature[numeric]]
-    numeric_child = np.full((n_nodes, NUMERIC_SLOTS), -1, dtype=index)
-    numeric_child[numeric] = slot_child[
+    numeric_child = np.full((n_nodes, NUMERIC_SLOTS + 1), -1, dtype=index)
+    numeric_child[numeric, :NUMERIC_SLOTS] = slot_child[
         slot_start[numeric, None] + np.arange(NUMERIC_SLOTS)
     ]
+    numeric_child[numeric, NUMERIC_SLOTS] = np.where(
+        missing_left[numeric], numeric_child[numeric, 0], numeric_child[numeric, 1]
+    )
     return FlatTree(
         feature=feature.astype(index),
         threshold=threshold,
@@ -946,7 +1057,7 @@ def _traverse_body(
                 child = -1
                 if f >= 0:
                     v = np.float64(X[i, np.uint64(f)])
-                    if is_numeric[f]:  # <=, > or missing (NaN)
+                    if is_numeric[f]:  # <=, > or missing (NaN: either side)
                         side = np.int64(v > threshold[node]) + 2 * np.int64(v != v)
                         child = numeric_child[node, side]
                     else:

@@ -508,3 +508,78 @@ def test_pareto_front_compares_on_the_attacks_measured():
     # Dominated on the attack it has: out.
     front = pareto_front([1.0, 2.0, 1.5], [[0.1, 0.2, None], [0.05, 0.1, 0.2]])
     np.testing.assert_array_equal(front, [0, 1])
+
+
+def _weighted_search(estimator, attack, utility="neg_mean_squared_error"):
+    return PrivacyUtilitySearch(
+        estimator,
+        {"lam": [0.0, 1000.0]},
+        utility=utility,
+        attacks={"map": make_attack_scorer(attack, "advantage")},
+        cv=3,
+        random_state=0,
+    )
+
+
+def test_sample_weight_is_split_with_the_folds_as_in_grid_search(regression):
+    X, y, attack = regression
+    weights = np.random.default_rng(0).integers(1, 5, size=len(y)).astype(float)
+    search = _weighted_search(MIDLinearRegression(), attack).fit(
+        X, y, sample_weight=weights
+    )
+    reference = GridSearchCV(
+        MIDLinearRegression(),
+        {"lam": [0.0, 1000.0]},
+        scoring={"utility": "neg_mean_squared_error"},
+        refit=False,
+        cv=KFold(3, shuffle=True, random_state=0),
+        return_train_score=True,
+    ).fit(X, y, sample_weight=weights)
+    # Weighted fits, and the utility weighted on each fold's rows.
+    for key in ("mean_test_utility", "mean_train_utility", "split0_test_utility"):
+        np.testing.assert_allclose(search.cv_results_[key], reference.cv_results_[key])
+    unweighted = _weighted_search(MIDLinearRegression(), attack).fit(X, y)
+    assert not np.allclose(
+        unweighted.cv_results_["mean_train_utility"],
+        search.cv_results_["mean_train_utility"],
+    )
+
+
+def test_sample_weight_is_routed_by_the_requests(regression):
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.metrics import get_scorer
+
+    X, y, attack = regression
+    weights = np.random.default_rng(0).integers(1, 5, size=len(y)).astype(float)
+    plain = _weighted_search(MIDLinearRegression(), attack).fit(
+        X, y, sample_weight=weights
+    )
+    mse = get_scorer("neg_mean_squared_error")
+    with sklearn.config_context(enable_metadata_routing=True):
+        asked = MIDLinearRegression().set_fit_request(sample_weight=True)
+        weighted_mse = mse.set_score_request(sample_weight=True)
+        with pytest.raises(UnsetMetadataPassedError, match="set_fit_request"):
+            _weighted_search(MIDLinearRegression(), attack, weighted_mse).fit(
+                X, y, sample_weight=weights
+            )
+        with pytest.raises(UnsetMetadataPassedError, match="set_score_request"):
+            _weighted_search(asked, attack, get_scorer("neg_mean_squared_error")).fit(
+                X, y, sample_weight=weights
+            )
+        withheld = MIDLinearRegression().set_fit_request(sample_weight=False)
+        with pytest.raises(TypeError, match="not routed to any object"):
+            _weighted_search(
+                withheld,
+                attack,
+                get_scorer("neg_mean_squared_error").set_score_request(
+                    sample_weight=False
+                ),
+            ).fit(X, y, sample_weight=weights)
+        routed = _weighted_search(asked, attack, weighted_mse).fit(
+            X, y, sample_weight=weights
+        )
+        # Without the metadata, a request changes nothing.
+        _weighted_search(asked, attack).fit(X, y)
+    for key in ("mean_test_utility", "mean_train_utility", "mean_test_map"):
+        np.testing.assert_allclose(routed.cv_results_[key], plain.cv_results_[key])

@@ -193,15 +193,18 @@ def test_pandas_input_names_and_mixed_types():
     assert "weight <= 0.50" in export_text(tree)
 
 
-def test_numeric_missing_values_take_their_own_branch():
+def test_numeric_missing_values_join_the_side_that_helps():
     x = np.r_[np.linspace(0, 1, 20), [np.nan] * 5]
-    y = np.r_[(np.linspace(0, 1, 20) > 0.3).astype(int), [2] * 5]
+    y = np.r_[(np.linspace(0, 1, 20) > 0.3).astype(int), [0] * 5]
     tree = MIDDecisionTreeClassifier(lam=0.0, categorical_features=[False]).fit(
         x[:, None], y
     )
     assert tree.score(x[:, None], y) == 1.0
     cut = (5 / 19 + 6 / 19) / 2  # midpoint between 0.263 and 0.316
-    assert set(tree.tree_.children(0)) == {f"<= {cut:g}", f"> {cut:g}", "missing"}
+    assert set(tree.tree_.children(0)) == {f"<= {cut:g}", f"> {cut:g}"}
+    assert tree.tree_.missing_go_to_left[0]
+    assert tree.tree_.n_node_samples.tolist() == [25, 11, 14]
+    assert "x <= 0.29 or missing" in export_text(tree, feature_names=["x"])
 
 
 def test_priority_places_the_feature_at_the_depth():

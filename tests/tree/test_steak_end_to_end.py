@@ -69,15 +69,29 @@ def test_priority_dp_id3_and_cmi(steak_rows):
     for row in cmi:
         assert _attack(row, "counts_f1") is None
         assert np.isfinite(_attack(row, "naive_f1"))
+    # Every attack applies to the trees, and what any row measures is finite
+    # (the trivial model and the output defenses have no tree: only the
+    # naive attack applies to them).
+    trees = [
+        _attack(row, attack)
+        for row in steak_rows.values()
+        for attack in ATTACKS
+        if row["defense"] in ("ID3", "MID", "Priority", "DP-ID3")
+    ]
+    assert len(trees) >= 4 * len(ATTACKS) and np.isfinite(trees).all()
     measured = [
         _attack(row, attack)
         for row in steak_rows.values()
         for attack in ATTACKS
-        # The trivial model has no tree either: only the naive attack applies.
-        if row["defense"] not in ("CMI", "trivial (majority class)")
-        or attack.startswith("naive")
+        if _attack(row, attack) is not None
     ]
     assert np.isfinite(measured).all()
+    assert all(
+        _attack(row, attack) is not None
+        for row in steak_rows.values()
+        for attack in ATTACKS
+        if attack.startswith("naive")
+    )
 
 
 @pytest.mark.slow

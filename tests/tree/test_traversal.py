@@ -71,7 +71,10 @@ def reference_stops(tree, X):
             v = row[f]
             categories = tree.categories_[f]
             if categories is None:
-                slot = 2 if np.isnan(v) else int(v > t.threshold[node])
+                if np.isnan(v):
+                    slot = 0 if t.missing_go_to_left[node] else 1
+                else:
+                    slot = int(v > t.threshold[node])
             else:
                 matches = [
                     k

@@ -102,8 +102,13 @@ def test_numeric_trees_on_adjacent_floats_stay_small_and_consistent(rows, criter
     y = np.array([row[2] for row in rows])
     tree = numeric_tree(criterion=criterion, random_state=0).fit(X, y)
     assert tree.tree_.node_count <= 2 * len(y) - 1
-    finite = tree.tree_.threshold[tree.tree_.feature >= 0]
-    assert np.all(np.isfinite(finite))
+    t = tree.tree_
+    split = t.feature >= 0
+    # A threshold is finite, or +inf where the split separates the present
+    # values of a column from its missing ones (scikit-learn's threshold).
+    thresholds = t.threshold[split]
+    assert np.all(np.isfinite(thresholds) | (thresholds == np.inf))
+    assert not np.any(t.missing_go_to_left[split][thresholds == np.inf])
     assert_counts_match_training_rows(tree, X, np.unique(y, return_inverse=True)[1])
     assert_valid_proba(tree.predict_proba(X), tree.n_classes_)
 
@@ -219,7 +224,10 @@ def test_none_in_a_numeric_object_column_is_missing():
     X = np.array([[0.5], [None], [2.5], [None]], dtype=object)
     y = [0, 1, 2, 1]
     tree = numeric_tree().fit(X, y)
-    assert tree.tree_.children(0).keys() == {"<= 1.5", "> 1.5", "missing"}
+    # present values (0.5, 2.5) against missing ones (class 1 twice): the
+    # best split, as in scikit-learn (threshold +inf, missing to the right)
+    assert tree.tree_.children(0).keys() == {"<= inf", "> inf"}
+    assert not tree.tree_.missing_go_to_left[0]
     np.testing.assert_array_equal(tree.predict(X), y)
 
 
