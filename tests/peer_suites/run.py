@@ -57,6 +57,13 @@ SUITES = {
         "MIDLinearRegression",
         '"lam": 0.0',
     ),
+    "logistic": (
+        "linear_model/tests/test_logistic.py",
+        "LogisticRegression",
+        "skmid.linear_model",
+        "MIDLogisticRegression",
+        '"lam": 0.0',
+    ),
 }
 
 SUBSTITUTION = '''

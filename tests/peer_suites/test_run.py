@@ -55,7 +55,8 @@ def test_known_failures_need_a_reason(tmp_path):
 def test_checked_in_list_is_well_formed():
     known = run.read_known_failures()
     assert known and all(
-        entry.split("::")[0] in {"test_tree.py", "test_base.py"} for entry in known
+        entry.split("::")[0] in {"test_tree.py", "test_base.py", "test_logistic.py"}
+        for entry in known
     )
 
 
@@ -71,3 +72,18 @@ def test_verdict_flags_unlisted_failures_and_stale_entries():
     assert unexpected == ["t.py::test_k"]
     # test_h did not run (another suite): not stale
     assert stale == ["t.py::test_g[1]"]
+
+
+def test_logistic_suite_rebinds_only_logistic_regression(tmp_path):
+    # LogisticRegressionCV stays stock: the factory rebinds the one name
+    (path,) = run.prepare(tmp_path, ["logistic"])
+    source = path.read_text()
+    ast.parse(source)
+    tree = ast.parse(run.substitute("import os\n", *run.SUITES["logistic"][1:]))
+    namespace = {}
+    exec(compile(tree, "test_x.py", "exec"), namespace)
+    made = namespace["LogisticRegression"](C=2.0, solver="saga")
+    assert type(made).__name__ == "MIDLogisticRegression"
+    assert (made.lam, made.C, made.solver) == (0.0, 2.0, "saga")
+    assert source.count("def LogisticRegression(**params)") == 1
+    assert "def LogisticRegressionCV" not in source
