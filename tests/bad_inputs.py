@@ -244,6 +244,8 @@ FAST_SETTINGS = {
     "AdversarialNoiseDefense": {"n_iter": 2},
     "InversionModelAttack": {"hidden_layer_sizes": (8,), "max_epochs": 2},
     "KnownMembersMembershipAttack": {"max_epochs": 2},
+    "MIFaceAttack": {"max_iter": 5, "max_queries": 200},
+    "GenerativeInversionAttack": {"max_epochs": 2, "max_iter": 5, "max_queries": 200},
 }
 
 # Parameters not probed with bad values: seeds, parallelism, logging, and the
@@ -557,6 +559,16 @@ def _attack_recipe(name, cls):
             settings["random_state"] = 0
         return attack.set_params(**settings)
 
+    if getattr(cls, "kind", None) == "class_reconstruction":
+
+        def run(attack, X_, y_):
+            attack.fit(X_, y_)
+            return [
+                Output(attack.score(target, X_, y_)),
+                Output(attack.infer(target, X_, y_)),
+            ]
+
+        return make, run, X, y
     if name == "InversionModelAttack":
 
         def run(attack, X_, y_):
@@ -750,6 +762,19 @@ def _call_search(function, kwargs):
     return [Output(search.to_records()[0]["mean_test_utility"])]
 
 
+def _class_means():
+    return np.array([DATA.X[DATA.y_class == c].mean(axis=0) for c in range(N_CLASSES)])
+
+
+def _class_reconstruction_kwargs():
+    return {
+        "X": DATA.X.copy(),
+        "y": DATA.y_class.copy(),
+        "reconstructions": _class_means(),
+        "classes": np.arange(N_CLASSES),
+    }
+
+
 def _probability_kwargs(*names):
     return lambda: {name: DATA.P.copy() for name in names}
 
@@ -861,6 +886,51 @@ FUNCTION_RECIPES = {
             "guess": _scores_spoils(DATA.member),
             "member": _scores_spoils(DATA.member),
         },
+    ),
+    "inversion_attack_accuracy": Recipe(
+        kwargs=_class_reconstruction_kwargs,
+        spoil={
+            "X": _array_spoils(DATA.X),
+            "y": _label_spoils(DATA.y_class),
+            "reconstructions": _array_spoils(_class_means()),
+            "classes": _label_spoils(np.arange(N_CLASSES))
+            + [("names a class with no row", np.array([0, 1, 7]), False)],
+            "top_k": _number_spoils() + [("0", 0, False)],
+            "evaluator": [("not a classifier", "svm", False)],
+            "prefit": [("'yes'", "yes", False)],
+        },
+    ),
+    "inversion_knn_distance": Recipe(
+        kwargs=_class_reconstruction_kwargs,
+        spoil={
+            "X": _array_spoils(DATA.X),
+            "y": _label_spoils(DATA.y_class),
+            "reconstructions": _array_spoils(_class_means()),
+            "classes": _label_spoils(np.arange(N_CLASSES)),
+            "space": [("an unknown option", "no-such-option", False)],
+            "prefit": [("'yes'", "yes", False)],
+        },
+    ),
+    "fit_inversion_evaluator": Recipe(
+        kwargs=lambda: {"X": DATA.X.copy(), "y": DATA.y_class.copy()},
+        call=lambda function, kwargs: [
+            Output(function(**kwargs).decision_function(DATA.X))
+        ],
+        spoil={
+            "X": _array_spoils(DATA.X),
+            "y": _label_spoils(DATA.y_class)
+            + [("has one class", np.zeros(N_ROWS, dtype=int), False)],
+            "evaluator": [("not a classifier", "svm", False)],
+        },
+    ),
+    "make_inversion_evaluator": Recipe(
+        kwargs=lambda: {"n_components": 2},
+        call=lambda function, kwargs: [
+            Output(
+                function(**kwargs).fit(DATA.X, DATA.y_class).decision_function(DATA.X)
+            )
+        ],
+        spoil={"n_components": _number_spoils() + [("0", 0, False)]},
     ),
     # skmid.model_selection
     "pareto_front": Recipe(
@@ -995,6 +1065,34 @@ FUNCTION_RECIPES = {
             "data_home": [("has no survey", _temp_dir(), False)],
             "download_if_missing": [("'yes'", "yes", False)],
             "return_X_y": [("'yes'", "yes", False)],
+        },
+        clear_types=(ValueError, TypeError, FileNotFoundError),
+    ),
+    "split_private_public": Recipe(
+        kwargs=lambda: {"y": DATA.y_class.copy(), "n_private": 1},
+        call=lambda function, kwargs: [Output(np.concatenate(function(**kwargs)))],
+        spoil={
+            "y": [
+                ("holds NaN", _with(DATA.y_class[:, None], 0, 0, np.nan)[:, 0], False),
+                ("is 2-D", np.column_stack([DATA.y_class, DATA.y_class]), False),
+                ("has one class", np.zeros(N_ROWS, dtype=int), False),
+            ],
+            "n_private": _number_spoils()
+            + [("0", 0, False), ("every class", N_CLASSES, False)],
+            "shuffle": [("'yes'", "yes", False)],
+        },
+    ),
+    "load_inversion_split": Recipe(
+        kwargs=lambda: {"name": "faces", "data_home": SHARED_DATA_HOME},
+        call=lambda function, kwargs: [Output(function(**kwargs).X_private)],
+        spoil={
+            "name": [("an unknown data set", "mnist", False)],
+            "data_home": [
+                ("has no faces", _temp_dir(), False),
+                ("a number", 3.5, False),
+            ],
+            "n_private": _number_spoils() + [("0", 0, False), ("40", 40, False)],
+            "shuffle": [("'yes'", "yes", False)],
         },
         clear_types=(ValueError, TypeError, FileNotFoundError),
     ),

@@ -9,6 +9,7 @@ from ._base import (
 )
 from ._checks import attack_checks, check_attack, parametrize_with_attack_checks
 from ._display import MembershipROCDisplay
+from ._generative import GenerativeInversionAttack
 from ._inversion import InversionModelAttack
 from ._learned import LearnedAttributeInference
 from ._lira import LiRAMembershipAttack, RMIAMembershipAttack
@@ -19,18 +20,22 @@ from ._membership import (
     LabelOnlyMembershipAttack,
     ShadowModelMembershipAttack,
 )
+from ._reconstruction import BaseClassReconstructionAttack, MIFaceAttack
 
 __all__ = [
     "AttackMetric",
     "AttackScorer",
     "BaseAttack",
+    "BaseClassReconstructionAttack",
     "BaseMembershipAttack",
+    "GenerativeInversionAttack",
     "InversionModelAttack",
     "KnownMembersMembershipAttack",
     "LabelOnlyMembershipAttack",
     "LearnedAttributeInference",
     "LiRAMembershipAttack",
     "MAPAttributeInference",
+    "MIFaceAttack",
     "MembershipROCDisplay",
     "RMIAMembershipAttack",
     "ShadowModelMembershipAttack",

@@ -19,7 +19,13 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
-from ..metrics import inversion_error, membership_advantage, tpr_at_fpr
+from ..metrics import (
+    inversion_attack_accuracy,
+    inversion_error,
+    inversion_knn_distance,
+    membership_advantage,
+    tpr_at_fpr,
+)
 from ..utils._validation import (
     check_finite_output,
     check_labels,
@@ -155,8 +161,9 @@ def check_training_loss(loss, attack):
     )
 
 
-#: The kinds of attack: what an attack infers about the rows it is given.
-KINDS = ("attribute", "reconstruction", "membership")
+#: The kinds of attack: what an attack infers about the rows it is given
+#: ("class_reconstruction": one image per class, not per row).
+KINDS = ("attribute", "reconstruction", "membership", "class_reconstruction")
 
 
 class AttackMetric(NamedTuple):
@@ -166,8 +173,10 @@ class AttackMetric(NamedTuple):
     orientation and ``range`` the ``(low, high)`` interval every value lies in.
     What ``function`` takes depends on the attack's kind: ``(truth_codes,
     guess_codes, proba)`` for attribute inference, ``(member, guess, scores)``
-    for membership inference and ``(X_true, X_reconstructed)`` for
-    reconstruction.
+    for membership inference, ``(X_true, X_reconstructed)`` for
+    reconstruction and ``(X, y, reconstructions, classes, evaluator)`` for
+    class reconstruction (``evaluator()`` returns the evaluation classifier
+    fitted on ``(X, y)``, fitted at the first call and cached).
     """
 
     function: Callable
@@ -219,6 +228,47 @@ INVERSION_METRICS = {
 }
 
 
+def _class_accuracy(X, y, reconstructions, classes, evaluator):
+    return inversion_attack_accuracy(
+        X, y, reconstructions, classes, evaluator=evaluator(), prefit=True
+    )
+
+
+def _class_top5_accuracy(X, y, reconstructions, classes, evaluator):
+    return inversion_attack_accuracy(
+        X, y, reconstructions, classes, evaluator=evaluator(), top_k=5, prefit=True
+    )
+
+
+def _class_knn_distance(X, y, reconstructions, classes, evaluator):
+    return inversion_knn_distance(
+        X, y, reconstructions, classes, evaluator=evaluator(), prefit=True
+    )
+
+
+def _class_knn_pixel_distance(X, y, reconstructions, classes, evaluator):
+    return inversion_knn_distance(X, y, reconstructions, classes, space="pixels")
+
+
+def _class_mean_mse(X, y, reconstructions, classes, evaluator):
+    # The class mean is what a blurry reconstruction converges to: this metric
+    # rewards blur, the evaluator-based ones do not.
+    means = np.array([X[y == c].mean(axis=0) for c in classes])
+    return inversion_error(means, reconstructions)
+
+
+# Scored on the private rows (X, y): the reconstructions of the classes of y.
+CLASS_RECONSTRUCTION_METRICS = {
+    "accuracy": AttackMetric(_class_accuracy, True, (0.0, 1.0)),
+    "top5_accuracy": AttackMetric(_class_top5_accuracy, True, (0.0, 1.0)),
+    "knn_distance": AttackMetric(_class_knn_distance, False, (0.0, math.inf)),
+    "knn_pixel_distance": AttackMetric(
+        _class_knn_pixel_distance, False, (0.0, math.inf)
+    ),
+    "mse": AttackMetric(_class_mean_mse, False, (0.0, math.inf)),
+}
+
+
 class PerEstimatorCache:
     """What an attack trained against one fitted estimator, kept for reuse.
 
@@ -256,7 +306,8 @@ class BaseAttack(BaseEstimator, metaclass=ABCMeta):
     """Base class of skmid's attacks: the one attack contract.
 
     An attack declares, as class attributes, its ``kind`` (one of
-    ``"attribute"``, ``"reconstruction"``, ``"membership"``), its metric
+    ``"attribute"``, ``"reconstruction"``, ``"membership"``,
+    ``"class_reconstruction"``), its metric
     registry ``_metrics`` (name -> :class:`AttackMetric`: function,
     orientation, range) and its ``default_metric``. It implements
 
@@ -284,7 +335,8 @@ class BaseAttack(BaseEstimator, metaclass=ABCMeta):
     TypeError: Can't instantiate abstract class BaseAttack ...
     """
 
-    #: What the attack infers: "attribute", "reconstruction" or "membership".
+    #: What the attack infers: "attribute", "reconstruction", "membership" or
+    #: "class_reconstruction".
     kind = None
     #: metric name -> AttackMetric(function, higher_is_more_leakage, range)
     _metrics = {}
@@ -422,6 +474,12 @@ class AttackScorer:
             )
         self.attack = attack
         self.metric = attack._check_metric(metric)
+
+    def _accept_sample_weight(self):
+        # GridSearchCV without metadata routing hands sample_weight to every
+        # scorer that says it accepts it; an attack's success is measured on
+        # rows, not weighted rows.
+        return False
 
     def __call__(self, estimator, X, y=None, **kwargs):
         if kwargs:

@@ -12,6 +12,8 @@ settings first (:func:`small_settings`), so that the suite stays fast:
   sensitive feature, attacked through a ``LinearRegression``;
 - ``"reconstruction"``: inputs in [0, 1] with three classes, attacked through
   a ``LogisticRegression``'s confidences;
+- ``"class_reconstruction"``: the reconstruction task, with its labels (one
+  image per class is reconstructed and scored on the scored rows);
 - ``"membership"``: three classes, a ``KNeighborsClassifier`` trained on
   the first 40 of 80 scored rows (the members); the attacker's background
   rows are 40 other rows, and an attack whose ``fit`` takes ``member`` is
@@ -98,6 +100,7 @@ _TASKS = {
     "attribute": _attribute_task,
     "reconstruction": _reconstruction_task,
     "membership": _membership_task,
+    "class_reconstruction": _reconstruction_task,
 }
 
 
@@ -118,6 +121,7 @@ def small_settings(attack):
 
     Parameters the attack has are set: ``sensitive_feature`` (when None) to
     the attribute task's sensitive column, ``max_epochs`` to at most 2,
+    ``max_iter`` to at most 5, ``max_queries`` to at most 200,
     ``hidden_layer_sizes`` to ``(8,)`` and ``random_state`` (when None) to 0.
 
     Parameters
@@ -143,6 +147,10 @@ def small_settings(attack):
         updates["sensitive_feature"] = SENSITIVE_COLUMN
     if "max_epochs" in params:
         updates["max_epochs"] = min(params["max_epochs"], 2)
+    if "max_iter" in params:
+        updates["max_iter"] = min(params["max_iter"], 5)
+    if "max_queries" in params:
+        updates["max_queries"] = min(params["max_queries"], 200)
     if "hidden_layer_sizes" in params:
         updates["hidden_layer_sizes"] = (8,)
     if "random_state" in params and params["random_state"] is None:

@@ -235,6 +235,29 @@ METRIC_DEFINITIONS = {
         "the share of members the attacker finds while wrongly accusing at "
         "most 0.1% of the non-members; 0.001 is chance"
     ),
+    ("class_reconstruction", "accuracy"): (
+        "the share of classes whose reconstruction an evaluation classifier, "
+        "trained on the private images the attacker never sees, assigns to "
+        "that class (Acc@1); 1/K is chance for K classes"
+    ),
+    ("class_reconstruction", "top5_accuracy"): (
+        "the share of classes whose reconstruction has that class among the "
+        "evaluation classifier's five most likely classes (Acc@5)"
+    ),
+    ("class_reconstruction", "knn_distance"): (
+        "the distance from each class's reconstruction to the nearest private "
+        "image of that class, in the evaluation classifier's feature space; "
+        "lower means the attacker sees more"
+    ),
+    ("class_reconstruction", "knn_pixel_distance"): (
+        "the distance in pixels from each class's reconstruction to the nearest "
+        "private image of that class; lower means the attacker sees more"
+    ),
+    ("class_reconstruction", "mse"): (
+        "the mean squared error per pixel between each class's reconstruction "
+        "and the mean private image of that class; lower means the attacker "
+        "sees more"
+    ),
     ("reconstruction", "mse"): (
         "the mean squared error per pixel between the attacker's "
         "reconstruction of an image and the true image (inversion error); "

@@ -11,6 +11,7 @@ from sklearn.linear_model import LinearRegression
 from skmid.attacks import (
     AttackMetric,
     BaseAttack,
+    BaseClassReconstructionAttack,
     MAPAttributeInference,
     attack_checks,
     check_attack,
@@ -20,6 +21,7 @@ from skmid.attacks._checks import (
     check_clone_and_get_params,
     check_declarations,
     check_fit_returns_self,
+    check_infer_outputs,
     check_not_fitted,
     check_score_arguments,
     check_scores_within_range,
@@ -49,14 +51,20 @@ ATTACKS = [cls() for cls in all_attacks()]
 def test_discovery_finds_the_attacks_and_no_base_class():
     names = {type(attack).__name__ for attack in ATTACKS}
     assert {
+        "GenerativeInversionAttack",
         "InversionModelAttack",
         "KnownMembersMembershipAttack",
         "LabelOnlyMembershipAttack",
         "LearnedAttributeInference",
         "MAPAttributeInference",
+        "MIFaceAttack",
         "ShadowModelMembershipAttack",
     } <= names
-    assert not names & {"BaseAttack", "BaseMembershipAttack"}
+    assert not names & {
+        "BaseAttack",
+        "BaseClassReconstructionAttack",
+        "BaseMembershipAttack",
+    }
 
 
 @parametrize_with_attack_checks(ATTACKS)
@@ -174,3 +182,43 @@ def test_a_broken_attack_fails_its_check(attack, check, message):
         check(attack)
     with pytest.raises(AssertionError, match=message):
         check_attack(attack)
+
+
+# -- the class-reconstruction kind ---------------------------------------------------
+class PublicMeanAttack(BaseClassReconstructionAttack):
+    """Gives the mean public image for every class: an attack that learns nothing."""
+
+    def __init__(self, *, evaluator=None, random_state=None):
+        self.evaluator = evaluator
+        self.random_state = random_state
+
+    def _fit(self, X):
+        self.mean_ = X.mean(axis=0)
+
+    def _reconstruct(self, estimator, codes):
+        return np.repeat(self.mean_[None, :], len(codes), axis=0)
+
+
+class OneImagePerClassFromInfer(PublicMeanAttack):
+    def infer(self, estimator, X, y=None):
+        return self.reconstruct(estimator)  # one per class, not one per row
+
+
+def test_a_class_reconstruction_attack_passes_the_suite_and_scores_chance():
+    check_attack(PublicMeanAttack())
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(90, 4))
+    y = np.repeat([0, 1, 2], 30)
+    X[y == 1, 0] += 1
+    X[y == 2, 1] += 1
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(X, y)
+    attack = PublicMeanAttack().fit(X[::2])
+    assert attack.score(model, X, y) == pytest.approx(1 / 3)
+    assert attack.higher_is_more_leakage() and attack.kind == "class_reconstruction"
+
+
+def test_a_class_reconstruction_attack_must_infer_per_row():
+    with pytest.raises(AssertionError, match="infer gave 3 rows for 30"):
+        check_infer_outputs(OneImagePerClassFromInfer())

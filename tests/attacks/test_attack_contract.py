@@ -137,6 +137,26 @@ def test_grid_search_with_an_unfitted_attack_gives_finite_scores():
     assert np.all(np.isfinite(search.cv_results_["mean_test_attack"]))
 
 
+def test_grid_search_with_sample_weight_does_not_weigh_the_attack(regression):
+    # Without metadata routing, GridSearchCV hands sample_weight to every
+    # scorer that accepts it; the attack scorer declines and scores rows.
+    data, _ = regression
+    attack = MAPAttributeInference(data.sensitive_features).fit(data.data, data.target)
+    weights = np.random.RandomState(0).randint(1, 4, len(data.target))
+    scoring = {"attack": make_attack_scorer(attack), "mse": "neg_mean_squared_error"}
+    results = [
+        GridSearchCV(
+            MIDLinearRegression(), {"lam": [0, 10]}, scoring=scoring, refit=False, cv=3
+        )
+        .fit(data.data, data.target, **params)
+        .cv_results_
+        for params in ({}, {"sample_weight": weights})
+    ]
+    assert np.all(np.isfinite(results[1]["mean_test_attack"]))
+    # The weights change the fitted models, hence the utility.
+    assert not np.allclose(results[0]["mean_test_mse"], results[1]["mean_test_mse"])
+
+
 def test_an_unfitted_attack_is_fitted_on_the_scored_rows(regression):
     data, model = regression
     attack = MAPAttributeInference(data.sensitive_features)
@@ -189,9 +209,7 @@ def test_membership_scorer_with_unfitted_attacks(classification):
     by_hand = (
         clone(shadow)
         .fit(X[100:200], y[100:200])
-        .score_members(
-            recorder.estimator_, X[:100], y[:100], X[100:200], y[100:200]
-        )
+        .score_members(recorder.estimator_, X[:100], y[:100], X[100:200], y[100:200])
     )
     assert score == by_hand
     assert score > 0.6  # the forest's confidences leak membership
