@@ -1,19 +1,14 @@
 """The MID paper's Figures 2(b) and 4(c) on the steak survey, at reduced size.
 
 The steak audit of :mod:`skmid.audit` (``skmid audit steak``), which
-``examples/steak_tree_tradeoff.py`` runs and plots: model utility on the
+``examples/plot_steak_tree_tradeoff.py`` runs and plots: model utility on the
 held-out rows, the MAP attacks on the training rows, as in the paper.
 """
-
-import math
-import runpy
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "steak_tree_tradeoff.py"
 ATTACKS = ["naive_f1", "counts_f1", "naive_auc", "counts_auc"]
 
 
@@ -92,29 +87,3 @@ def test_priority_dp_id3_and_cmi(steak_rows):
         for attack in ATTACKS
         if attack.startswith("naive")
     )
-
-
-@pytest.mark.slow
-def test_example_writes_the_figure(shared_data_home, tmp_path, capsys):
-    pytest.importorskip("matplotlib")
-    namespace = runpy.run_path(str(EXAMPLE))
-    figure = tmp_path / "steak.png"
-    argv = [
-        "--repeats",
-        "1",
-        "--data-home",
-        str(shared_data_home),
-        "--out",
-        str(figure),
-    ]
-    assert namespace["main"](argv) == 0
-    assert figure.stat().st_size > 10_000
-    lines = capsys.readouterr().out.splitlines()
-    # One summary line per setting of each defense.
-    from skmid.audit import steak_audit
-
-    for defense in steak_audit(data_home=shared_data_home).defenses:
-        n_settings = math.prod(map(len, defense.param_grid.values()))
-        # Rows are indented by two characters ("> " marks the recommended one).
-        rows = [line[2:] for line in lines if line[:2] in ("  ", "> ")]
-        assert sum(row.startswith(f"{defense.name} ") for row in rows) == n_settings
