@@ -201,9 +201,9 @@ class MIDLogisticRegression(
     random_state : int, RandomState instance or None, default=None
         Accepted for compatibility: the fit is deterministic (the stochastic
         solvers' row shuffling does not apply to the coupled penalty).
-    solver : {"lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", \
-            "saga"}, default="lbfgs"
-        Which of ``LogisticRegression``'s problems to solve: the names accept
+    solver : str, default="lbfgs"
+        One of "lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag" and
+        "saga": which of ``LogisticRegression``'s problems to solve: the names accept
         the same penalties and problems as there, and are all solved by
         L-BFGS-B (see above).
     max_iter : int, default=100
