@@ -70,28 +70,33 @@ def membership_scores(attack, estimator, X_members, y_members, X_others, y_other
     return member, fitted.decision_function(estimator, X, y)
 
 
-def plot_membership_roc(curves, *, title):
+def plot_membership_roc(curves, *, title, columns=3):
     """ROC curves on log-log axes, one panel per attack, one curve per model.
 
-    ``curves`` maps an attack label to ``[(model label, (color, marker),
-    member, scores), ...]``; each curve is a
-    :class:`~skmid.attacks.MembershipROCDisplay` (its legend gives the AUC
-    and the TPR at 1% FPR). Returns a new matplotlib Figure (pyplot and the
-    backend are left alone).
+    ``curves`` maps an attack label to ``[(model label, style, member,
+    scores), ...]``, where ``style`` is None or ``(color, marker)``, or
+    ``(color, marker, linestyle)`` to tell apart the settings of one
+    defense; each curve is a :class:`~skmid.attacks.MembershipROCDisplay`
+    (its legend gives the AUC and the TPR at 1% FPR). The panels fill rows
+    of ``columns``. Returns a new matplotlib Figure (pyplot and the backend
+    are left alone).
     """
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(5.0 * max(1, len(curves)), 4.6))
-    axes = figure.subplots(1, max(1, len(curves)), squeeze=False)[0]
+    n_panels = max(1, len(curves))
+    n_columns = min(columns, n_panels)
+    n_rows = -(-n_panels // n_columns)
+    figure = Figure(figsize=(5.0 * n_columns, 4.6 * n_rows))
+    axes = figure.subplots(n_rows, n_columns, squeeze=False).ravel()
+    for ax in axes[len(curves) :]:
+        ax.set_visible(False)
     for ax, (attack, series) in zip(axes, curves.items(), strict=False):
         for i, (label, style, member, scores) in enumerate(series):
+            line = {} if style is None else {"color": style[0]}
+            if style is not None and len(style) > 2:
+                line["linestyle"] = style[2]
             display = MembershipROCDisplay.from_predictions(
-                member,
-                scores,
-                ax=ax,
-                name=label,
-                color=None if style is None else style[0],
-                linewidth=1.2,
+                member, scores, ax=ax, name=label, linewidth=1.2, **line
             )
             if i:
                 display.chance_level_.set_label("_nolegend_")

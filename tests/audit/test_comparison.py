@@ -97,6 +97,15 @@ def test_rows_and_known_answers(baselines):
             assert 0.3 < none[f"mean_test_{attack}_{metric}"] < 0.8
             assert none[f"mean_train_{attack}_{metric}"] is None  # by design
         assert 0 <= none[f"mean_test_{attack}_tpr"] <= 1
+    # The likelihood-ratio attacks (shadows cloned from each defended model)
+    # are reported by AUC and TPR at 1% FPR, on every row.
+    for row in baselines.rows:
+        for attack in ("lira", "rmia"):
+            for metric in ("auc", "tpr"):
+                assert 0 <= row[f"mean_test_{attack}_{metric}"] <= 1
+                assert row[f"mean_train_{attack}_{metric}"] is None
+    # The regularised target generalises: no attack is far from chance.
+    assert 0.35 < none["mean_test_lira_auc"] < 0.7
     # The trivial model releases the class prior whatever the image: the
     # majority class's accuracy, and nothing for a membership attack on
     # confidences to read (constant scores: AUC 0.5, no member found at 1%
@@ -187,7 +196,11 @@ def test_comparison_defenses_are_the_papers_columns():
     assert defenses["purifier"].max_epochs == 7
     assert comparison_defenses("faces")["adversarial noise"].step_size == 0.4
     spec = image_audit("digits", max_epochs=7, attack_epochs=3)
-    assert [d.name for d in spec.defenses] == [*defenses, "trivial (majority class)"]
+    assert [d.name for d in spec.defenses] == [
+        *defenses,
+        "MID network",
+        "trivial (majority class)",
+    ]
     assert spec.defenses[1].estimator.defense.max_epochs == 7
     with pytest.raises(ValueError, match="has its own splits .*seed"):
         run_audit(spec, repeats=3)
