@@ -1202,7 +1202,8 @@ FUNCTION_EXEMPTIONS = {
     "warfarin_audit": "a fixed audit of packaged data; no input but the seed",
     "image_audit": (
         "loads the images and trains the attacks; its arguments are validated in "
-        "tests/audit/test_audit.py"
+        "tests/audit/test_audit.py and tests/audit/test_image_audit_membership.py "
+        "(n_shadow, n_reference, mid_lams)"
     ),
     "run_searches": "runs PrivacyUtilitySearch objects, probed through them",
     "make_sensitive_regression": "probed by tests/datasets/test_synthetic.py",
