@@ -4,10 +4,13 @@ Both attacks compare the attacked model with *reference models* (LiRA's
 shadow models): clones of the attacked estimator, trained by the attacker on
 random halves of its sample of the population. The machinery that trains
 them, in parallel, records which rows each one saw and caches them per
-attacked estimator is shared: :class:`_ReferenceModelAttack`.
+attacked estimator is shared: :class:`_ReferenceModelAttack`. So are the
+models themselves: an offline LiRA and an RMIA with as many models and the
+same integer ``random_state``, fitted on the same population, train them once.
 """
 
 import numbers
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils._random import seed_unset_random_states
 from ..utils._validation import check_finite_output
-from ._base import PerEstimatorCache, class_codes, fitted_classes, query_proba
+from ._base import class_codes, fitted_classes, query_proba
 from ._membership import (
     FINGERPRINT_ROWS,
     BaseMembershipAttack,
@@ -37,6 +40,48 @@ _LOGIT_EPS = 1e-12
 _MIN_STD = 1e-3
 #: Smallest Pr(x) of RMIA's denominator.
 _MIN_PROBABILITY = 1e-30
+#: Training recipes kept per attacked estimator (e.g. online LiRA scored on
+#: several sets of rows); the oldest is dropped beyond this.
+_MAX_RECIPES = 8
+
+
+class _ReferenceModelCache:
+    """Reference models trained against each attacked estimator, by recipe.
+
+    One cache for every LiRA and RMIA attack of the process: attacks whose
+    models are trained the same way (the same estimator outputs, population,
+    number of models, seed and, online, scored rows) share them. Entries live
+    as long as the attacked estimator object (a weak reference), and a
+    refitted estimator changes the recipe's probe outputs.
+    """
+
+    def __init__(self):
+        self._entries = {}
+
+    def get(self, estimator, recipe):
+        entry = self._entries.get(id(estimator))
+        if entry is None or entry[0]() is not estimator:
+            return None
+        return entry[1].get(recipe)
+
+    def put(self, estimator, recipe, trained):
+        self._entries = {
+            key: entry for key, entry in self._entries.items() if entry[0]() is not None
+        }
+        entry = self._entries.get(id(estimator))
+        if entry is None or entry[0]() is not estimator:
+            try:
+                entry = (weakref.ref(estimator), {})
+            except TypeError:
+                return
+            self._entries[id(estimator)] = entry
+        recipes = entry[1]
+        recipes[recipe] = trained
+        while len(recipes) > _MAX_RECIPES:
+            recipes.pop(next(iter(recipes)))
+
+
+_REFERENCE_MODELS = _ReferenceModelCache()
 
 
 def _row_keys(X, y):
@@ -123,13 +168,14 @@ class _ReferenceModelAttack(BaseMembershipAttack):
 
     ``fit(X, y)`` stores the attacker's sample of the population. Against
     each attacked estimator, ``_n_models()`` clones of it are trained on
-    random halves of a pool of rows: the population (less the rows held out
-    by ``_n_holdout``), and, online, the scored rows too, so that each
+    random halves of a pool of rows: the population and, online, the scored
+    rows too, so that each
     scored row is in exactly half of the models. Each pool row goes into
     exactly ``n // 2`` of the ``n`` models (a random half of them; balanced
     as in the LiRA authors' code). Training runs in parallel with joblib
-    (``n_jobs``) and is cached per estimator and data: scoring several
-    metrics trains once.
+    (``n_jobs``) and is cached per estimator and training recipe, across
+    attacks (:class:`_ReferenceModelCache`): scoring several metrics, or
+    running LiRA offline and RMIA with as many models, trains once.
     """
 
     _needs_y = True
@@ -158,21 +204,14 @@ class _ReferenceModelAttack(BaseMembershipAttack):
             )
         self.X_population_ = X
         self.y_population_ = y
-        self._cache = PerEstimatorCache()
+        self._population_hash = joblib_hash((_row_keys(X, y), len(y)))
         return self
 
     def _n_models(self):
         raise NotImplementedError
 
-    def _training_params(self):
-        """The parameters that the trained reference models depend on."""
-        raise NotImplementedError
-
     def _online(self):
         return getattr(self, "mode", "offline") == "online"
-
-    def _n_holdout(self, n_population):
-        return 0
 
     def _reference_models(self, estimator, X, y):
         """The trained reference models (cached) and their training pool."""
@@ -183,25 +222,30 @@ class _ReferenceModelAttack(BaseMembershipAttack):
         )
         seed = self.random_state
         seed = seed if seed is None or isinstance(seed, numbers.Integral) else id(seed)
-        # What the training depends on: changing fix_variance, offline_a or
-        # gamma reuses the models.
-        data = (self._training_params(), seed, self._online() and (X, y))
-        stamp = np.frombuffer(bytes.fromhex(joblib_hash(data)), dtype=np.uint8)
-        fingerprint = np.concatenate([probe.ravel(), stamp.astype(np.float64)])
-        trained = self._cache.get(estimator, fingerprint)
+        # What the training depends on, and nothing else: changing
+        # fix_variance, offline_a or gamma, or the attack's class, reuses the
+        # models.
+        recipe = joblib_hash(
+            (
+                np.ascontiguousarray(probe, dtype=np.float64),
+                self._population_hash,
+                self._n_models(),
+                seed,
+                self._online() and _row_keys(X, y),
+            )
+        )
+        trained = _REFERENCE_MODELS.get(estimator, recipe)
         if trained is None:
             trained = self._train(estimator, X, y)
-            self._cache.put(estimator, fingerprint, trained)
+            _REFERENCE_MODELS.put(estimator, recipe, trained)
         return trained
 
     def _train(self, estimator, X, y):
         rng = check_random_state(self.random_state)
         X_population, y_population = self.X_population_, self.y_population_
-        order = rng.permutation(len(y_population))
-        n_holdout = self._n_holdout(len(y_population))
-        holdout = np.sort(order[:n_holdout])
-        pool = np.sort(order[n_holdout:])
-        X_pool, y_pool = _take(X_population, pool), y_population[pool]
+        # The draw keeps the stream of the half splits as it has always been.
+        rng.permutation(len(y_population))
+        X_pool, y_pool = X_population, y_population
         keys = _row_keys(X_pool, y_pool)
         if self._online():
             # The scored rows join the pool once each (those the population
@@ -233,13 +277,7 @@ class _ReferenceModelAttack(BaseMembershipAttack):
         position = {}
         for i, key in enumerate(keys):
             position.setdefault(key, i)
-        return {
-            "models": models,
-            "inside": inside,
-            "position": position,
-            "X_holdout": _take(X_population, holdout),
-            "y_holdout": y_population[holdout],
-        }
+        return {"models": models, "inside": inside, "position": position}
 
     @staticmethod
     def _membership_in(trained, X, y):
@@ -324,7 +362,10 @@ class LiRAMembershipAttack(_ReferenceModelAttack):
 
     Shadows are trained on the first call against an estimator, in parallel
     (``n_jobs``), and cached for that estimator (and, online, those scored
-    rows) while its outputs are unchanged.
+    rows) while its outputs are unchanged. Offline, they are also the
+    reference models of an :class:`RMIAMembershipAttack` with
+    ``n_reference=n_shadow``, the same integer ``random_state`` and the same
+    population: the two attacks train them once.
 
     Parameters
     ----------
@@ -399,9 +440,6 @@ class LiRAMembershipAttack(_ReferenceModelAttack):
 
     def _n_models(self):
         return self.n_shadow
-
-    def _training_params(self):
-        return self.n_shadow, self.mode
 
     def decision_function(self, estimator, X, y=None):
         """The LiRA statistic of each row: higher means more likely a member.
@@ -519,18 +557,23 @@ class RMIAMembershipAttack(_ReferenceModelAttack):
 
     :math:`a = 1` says training leaves a row's confidence unchanged,
     :math:`a = 0` that it makes it 1; the authors' code uses 0.3. The
-    population rows :math:`z` (``n_population_z`` of the attacker's rows,
-    held out of every reference model's training) get the same
-    approximation. A scored row that is also a population row averages only
-    the reference models that did not train on it (or, with none, inverts
-    the linear approximation from those that did, as the authors' code
-    does). The fraction is computed exactly by sorting the ratios of the
-    :math:`z`, in :math:`O((n + m) \log m)`.
+    population rows :math:`z` are ``n_population_z`` of the attacker's rows.
+    Like every population row, each trained half of the reference models;
+    its :math:`\Pr(z)_{OUT}` averages the other half, so the same offline
+    approximation applies to it. A scored row that is also a population
+    row likewise averages only the reference models that did not train on
+    it (or, with none, inverts the linear approximation from those that did,
+    as the authors' code does). The fraction is computed exactly by sorting
+    the ratios of the :math:`z`, in :math:`O((n + m) \log m)`.
 
     ``decision_function`` is :math:`\mathrm{Score}_{\mathrm{MIA}}` in [0, 1]
     (higher = member); ``infer`` calls rows scoring at least 0.5 members.
     Reference models are trained on the first call against an estimator, in
-    parallel (``n_jobs``), and cached while its outputs are unchanged.
+    parallel (``n_jobs``), and cached while its outputs are unchanged. They
+    are an offline :class:`LiRAMembershipAttack`'s shadow models: with
+    ``n_reference`` equal to its ``n_shadow``, the same integer
+    ``random_state`` and the same population, the two attacks train them
+    once.
 
     Parameters
     ----------
@@ -541,8 +584,9 @@ class RMIAMembershipAttack(_ReferenceModelAttack):
     gamma : float, default=1.0
         The threshold :math:`\gamma > 0` on the pairwise likelihood ratio.
     n_population_z : int or float, default=0.2
-        Population rows held out as the :math:`z`: a number, or a fraction
-        of the rows given to ``fit``; the rest train the reference models.
+        Population rows used as the :math:`z`: a number, or a fraction of the
+        rows given to ``fit`` (every population row trains half of the
+        reference models).
     n_jobs : int, default=None
         Reference models trained in parallel by joblib.
     random_state : int, RandomState instance or None, default=None
@@ -620,25 +664,24 @@ class RMIAMembershipAttack(_ReferenceModelAttack):
         self : object
         """
         super().fit(X, y)
-        n_z = self._n_holdout(len(self.y_population_))
-        if not 1 <= n_z <= len(self.y_population_) - 2:
+        n_population = len(self.y_population_)
+        if isinstance(self.n_population_z, numbers.Integral):
+            n_z = int(self.n_population_z)
+        else:
+            n_z = max(1, int(round(self.n_population_z * n_population)))
+        if n_z > n_population:
             raise ValueError(
-                f"n_population_z={self.n_population_z} holds out {n_z} of the "
-                f"{len(self.y_population_)} population rows; it must leave at "
-                "least one z and two rows to train the reference models."
+                f"n_population_z={self.n_population_z} asks for {n_z} z among "
+                f"the {n_population} population rows given to fit."
             )
+        # Drawn from a generator of their own, so that the reference models'
+        # half splits are those of an offline LiRA with the same seed.
+        rng = check_random_state(self.random_state)
+        self._z_rows = np.sort(rng.permutation(n_population)[:n_z])
         return self
 
     def _n_models(self):
         return self.n_reference
-
-    def _training_params(self):
-        return self.n_reference, self.n_population_z
-
-    def _n_holdout(self, n_population):
-        if isinstance(self.n_population_z, numbers.Integral):
-            return int(self.n_population_z)
-        return max(1, int(round(self.n_population_z * n_population)))
 
     def _pr_x(self, trained, X, y):
         """The offline estimate of Pr(x) for rows ``X`` with labels ``y``."""
@@ -651,9 +694,9 @@ class RMIAMembershipAttack(_ReferenceModelAttack):
         if missing.any():
             if a == 0:
                 raise ValueError(
-                    "Some scored rows were used to train every reference model and "
-                    "offline_a=0 cannot recover their OUT confidence: raise "
-                    "n_reference or offline_a."
+                    "Some scored rows or population rows z were used to train "
+                    "every reference model and offline_a=0 cannot recover their "
+                    "OUT confidence: raise n_reference or offline_a."
                 )
             # Invert Pr_IN = a Pr_OUT + (1 - a) from the models that saw the row.
             mean_in = label[:, missing].mean(axis=0)
@@ -682,7 +725,8 @@ class RMIAMembershipAttack(_ReferenceModelAttack):
         name = type(self).__name__
         pr_x_theta, _ = _label_probabilities(estimator, X, y, name, target=True)
         trained = self._reference_models(estimator, X, y)
-        X_z, y_z = trained["X_holdout"], trained["y_holdout"]
+        X_z = _take(self.X_population_, self._z_rows)
+        y_z = self.y_population_[self._z_rows]
         # A z whose label the attacked model never saw has confidence 0.
         pr_z_theta, _ = _label_probabilities(estimator, X_z, y_z, name, target=False)
         ratio_x = pr_x_theta / self._pr_x(trained, X, y)

@@ -41,9 +41,6 @@ DEFENSE_FOLDS = 3
 #: never the attacker's) with one global variance, the paper's choice for few
 #: shadows (Carlini et al. 2022).
 LIRA_SHADOWS = 8
-#: RMIA's reference models per attacked model (strong with 1 to 4; Zarifzadeh
-#: et al. 2024).
-RMIA_REFERENCES = 4
 
 DATASETS = {
     "digits": {
@@ -279,7 +276,7 @@ def image_audit(
     attack_epochs=100,
     n_victims=6,
     n_shadow=LIRA_SHADOWS,
-    n_reference=RMIA_REFERENCES,
+    n_reference=None,
     mid_lams=None,
 ):
     """The papers' comparison of output defenses, as an audit specification.
@@ -350,8 +347,10 @@ def image_audit(
         Training images of the first seed reconstructed for the figure.
     n_shadow : int, default=8
         LiRA's shadow models per attacked model (at least 2).
-    n_reference : int, default=4
-        RMIA's reference models per attacked model (at least 1).
+    n_reference : int, default=None
+        RMIA's reference models per attacked model (at least 1). None: as
+        many as LiRA's shadow models, which are then the same models,
+        trained once for both attacks.
     mid_lams : sequence of float, default=None
         The :math:`\\lambda` grid of the MID network; empty: no MID row.
         None: with ``defenses=None``, the dataset's grid (digits: 0, 3, 30,
@@ -376,6 +375,7 @@ def image_audit(
     attack_epochs = check_int(attack_epochs, "attack_epochs", 1)
     n_victims = check_int(n_victims, "n_victims", 1)
     n_shadow = check_int(n_shadow, "n_shadow", 2)
+    n_reference = n_shadow if n_reference is None else n_reference
     n_reference = check_int(n_reference, "n_reference", 1)
     if mid_lams is None:
         mid_lams = DATASETS[dataset]["mid_lams"] if defenses is None else ()

@@ -189,10 +189,32 @@ def test_shadows_cached_per_estimator_and_data(toy):
     SetConfidence.n_fits = 0
     attack.decision_function(target, X[:50], y[:50])
     assert SetConfidence.n_fits == 4
-    # a pickled attack drops its cache and still works
+    # a pickled attack carries no models, and finds the ones trained for it
     restored = pickle.loads(pickle.dumps(attack))
     restored.decision_function(target, X[:50], y[:50])
+    assert SetConfidence.n_fits == 4
+    # another seed is another recipe
+    attack.set_params(random_state=1).decision_function(target, X[:50], y[:50])
     assert SetConfidence.n_fits == 8
+
+
+def test_offline_lira_and_rmia_share_their_models(toy):
+    X_pop, y_pop, X, y, member, target = toy
+    lira = LiRAMembershipAttack(4, mode="offline", fix_variance=True, random_state=0)
+    rmia = RMIAMembershipAttack(4, random_state=0)
+    SetConfidence.n_fits = 0
+    lira.fit(X_pop, y_pop).decision_function(target, X, y)
+    rmia.fit(X_pop, y_pop).decision_function(target, X, y)
+    assert SetConfidence.n_fits == 4
+    assert lira._reference_models(target, X, y) is rmia._reference_models(target, X, y)
+    # As many models but another seed, or another count: trained anew.
+    RMIAMembershipAttack(4, random_state=1).fit(X_pop, y_pop).decision_function(
+        target, X, y
+    )
+    RMIAMembershipAttack(2, random_state=0).fit(X_pop, y_pop).decision_function(
+        target, X, y
+    )
+    assert SetConfidence.n_fits == 10
 
 
 def test_scored_rows_in_the_population_count_as_out_only_where_unseen(toy):
@@ -233,15 +255,25 @@ def _rmia_reference(attack, target, X, y):
     """RMIA's score by its definition: the pairwise ratios, all pairs."""
     a, gamma = attack.offline_a, attack.gamma
     trained = attack._reference_models(target, X, y)
-    X_z, y_z = trained["X_holdout"], trained["y_holdout"]
+    z = attack._z_rows
+    X_z, y_z = attack.X_population_[z], attack.y_population_[z]
 
     def pr(model, rows, labels):
         P = model.predict_proba(rows)
         return P[np.arange(len(labels)), np.searchsorted(model.classes_, labels)]
 
     def pr_marginal(rows, labels):
-        out = np.mean([pr(m, rows, labels) for m in trained["models"]], axis=0)
-        return (1 + a) / 2 * out + (1 - a) / 2
+        # Pr(.)_OUT: the models that did not train on the row.
+        out = []
+        for i, row in enumerate(rows):
+            seen = [int(row[0]) in m.trained_ids_ for m in trained["models"]]
+            values = [
+                pr(m, row[None], labels[i : i + 1])[0]
+                for m, s in zip(trained["models"], seen, strict=True)
+                if not s
+            ]
+            out.append(np.mean(values))
+        return (1 + a) / 2 * np.array(out) + (1 - a) / 2
 
     ratio_x = pr(target, X, y) / pr_marginal(X, y)
     ratio_z = pr(target, X_z, y_z) / pr_marginal(X_z, y_z)
@@ -257,20 +289,21 @@ def test_rmia_known_answer(toy, offline_a, gamma):
     scores = attack.decision_function(target, X, y)
     np.testing.assert_allclose(scores, _rmia_reference(attack, target, X, y))
     assert ((scores >= 0) & (scores <= 1)).all()
-    assert len(attack._reference_models(target, X, y)["y_holdout"]) == 30
+    assert len(attack._z_rows) == 30
 
 
-def test_rmia_holds_out_the_z_and_separates_members(toy):
+def test_rmia_z_train_half_the_models_and_members_stand_out(toy):
     X_pop, y_pop, X, y, member, target = toy
     attack = RMIAMembershipAttack(2, random_state=0).fit(X_pop, y_pop)
     trained = attack._reference_models(target, X, y)
-    z_ids = set(trained["X_holdout"][:, 0].astype(int).tolist())
+    z_ids = set(X_pop[attack._z_rows, 0].astype(int).tolist())
     assert len(z_ids) == 20  # 0.2 of the 100 population rows
-    for model in trained["models"]:
-        assert not z_ids & model.trained_ids_
+    # Each z trained exactly one of the two models: the other gives Pr(z)_OUT.
+    seen = [len(z_ids & model.trained_ids_) for model in trained["models"]]
+    assert sum(seen) == 20
     assert attack.score(target, X, y, member, metric="roc_auc") > 0.9
     with pytest.raises(ValueError, match="n_population_z"):
-        RMIAMembershipAttack(n_population_z=99).fit(X_pop, y_pop)
+        RMIAMembershipAttack(n_population_z=101).fit(X_pop, y_pop)
 
 
 @pytest.mark.slow

@@ -51,7 +51,9 @@ def test_specs_list_the_likelihood_ratio_attacks_and_mid():
         True,
     )
     assert isinstance(rmia.attack, RMIAMembershipAttack)
-    assert rmia.attack.n_reference == 4
+    # As many reference models as shadows, and the same seed: one training.
+    assert rmia.attack.n_reference == 8
+    assert rmia.attack.random_state == lira.attack.random_state
     # Offline: the attacker's data (20% of every class) never holds a scored row.
     population = lira.attack.X_population_
     assert len(population) == 1797 - len(spec.X) == 359
@@ -167,8 +169,7 @@ def small_audit():
         max_epochs=4,
         attack_epochs=4,
         n_victims=2,
-        n_shadow=2,
-        n_reference=1,
+        n_shadow=2,  # RMIA's reference models are these shadows
         mid_lams=[0.0, 30.0],
     )
     # NSH trains a network per fold, metric and model: covered elsewhere.

@@ -114,7 +114,14 @@ def test_the_report_renders_offline_with_its_verdict_table_and_images(report, tm
     # Every figure of the folder is in the page, inlined, and a valid PNG.
     sources = re.findall(r'<img [^>]*src="([^"]+)"', dom)
     figures = sorted(path.name for path in report.glob("*.png"))
-    assert len(sources) == len(figures) == 2
+    # One trade-off plot per plotted attack: MAP accuracy, the learned
+    # attack's accuracy, and the budget attack (MAP advantage).
+    assert figures == [
+        "tradeoff_learned_accuracy.png",
+        "tradeoff_map_accuracy.png",
+        "tradeoff_map_advantage.png",
+    ]
+    assert len(sources) == len(figures)
     for source in sources:
         assert source.startswith("data:image/png;base64,")
         assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
