@@ -315,9 +315,7 @@ def _fit_and_use(estimator, X, y, X_query=None, *, inputs=None, query_inputs=Non
         fit_kwargs = {"inputs": inputs} if _needs_inputs(estimator) else {}
         estimator.fit(X, y, **fit_kwargs)
         transform_kwargs = (
-            {"inputs": query_inputs}
-            if _requests_inputs(estimator, "transform")
-            else {}
+            {"inputs": query_inputs} if _requests_inputs(estimator, "transform") else {}
         )
         return [Output(estimator.transform(X_query, **transform_kwargs), True)]
     estimator.fit(X, y)
@@ -923,6 +921,38 @@ FUNCTION_RECIPES = {
             "evaluator": [("not a classifier", "svm", False)],
         },
     ),
+    "QueryAveraging": Recipe(
+        kwargs=lambda: {
+            "estimator": LogisticRegression().fit(DATA.X, DATA.y_class),
+            "n_repeats": 3,
+            "noise_scale": 0.1,
+            "random_state": 0,
+        },
+        call=lambda cls, kwargs: [
+            Output(cls(**kwargs).predict_proba(DATA.X.copy()), probability=True)
+        ],
+        spoil={
+            "estimator": [
+                ("unfitted", LogisticRegression(), False),
+                ("not a classifier", "model", False),
+            ],
+            "n_repeats": [
+                ("zero", 0, False),
+                ("a float", 2.5, False),
+                ("True", True, False),
+            ],
+            "noise_scale": [
+                ("negative", -1.0, False),
+                ("NaN", np.nan, False),
+                ("a string", "big", False),
+            ],
+            "clip": [
+                ("reversed", (1.0, 0.0), False),
+                ("three bounds", (0, 1, 2), False),
+                ("NaN", (np.nan, 1.0), False),
+            ],
+        },
+    ),
     "make_inversion_evaluator": Recipe(
         kwargs=lambda: {"n_components": 2},
         call=lambda function, kwargs: [
@@ -1233,6 +1263,10 @@ CLASS_EXEMPTIONS = {
     "CategoricalTree": "the fitted structure of a tree (tree_), built by fit",
     "PrivacyUtilitySearch": "built by privacy_utility_search, probed there",
     "MLPModule": "a torch module given to the skorch classifiers, probed through them",
+    "ConvNetModule": (
+        "a torch module given to the skorch classifiers, probed through them; its "
+        "arguments are checked in tests/neural_network/test_modules.py"
+    ),
     "VIBModule": "a torch module given to VIBClassifier, probed through it",
 }
 
@@ -1300,7 +1334,9 @@ def _function_cases(name, function, recipe):
 def function_cases():
     cases = []
     for _, name, obj in public_objects():
-        if inspect.isfunction(obj) and name in FUNCTION_RECIPES:
+        if (
+            inspect.isfunction(obj) or inspect.isclass(obj)
+        ) and name in FUNCTION_RECIPES:
             cases += _function_cases(name, obj, FUNCTION_RECIPES[name])
     return cases
 

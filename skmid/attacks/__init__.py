@@ -1,5 +1,6 @@
 """Attacks that measure how much a model leaks, as scikit-learn scorers."""
 
+from ._adaptive import QueryAveraging
 from ._base import (
     AttackMetric,
     AttackScorer,
@@ -37,6 +38,7 @@ __all__ = [
     "MAPAttributeInference",
     "MIFaceAttack",
     "MembershipROCDisplay",
+    "QueryAveraging",
     "RMIAMembershipAttack",
     "ShadowModelMembershipAttack",
     "TrainingRowsRecorder",

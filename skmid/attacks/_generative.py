@@ -160,7 +160,9 @@ class GenerativeInversionAttack(BaseClassReconstructionAttack):
     input_shape_, data_min_, data_max_ : tuple, float, float
         As in :class:`MIFaceAttack`.
     n_queries_ : int
-        Rows sent to the model by the last ``reconstruct`` (0 in white-box).
+        Rows sent to the model to make the images the last ``reconstruct``
+        returned (0 in white-box); a cached reconstruction reports the cost
+        it had when made.
 
     Examples
     --------

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils._probabilities import MAX_INPUT_MAGNITUDE, truncate_confidences
 from ..utils._validation import (
@@ -56,6 +56,21 @@ class InversionModelAttack(BaseAttack):
     ``make_attack_scorer`` reports it as is and its ``higher_is_more_leakage``
     is False).
 
+    **Naive and adaptive attackers** (``train_on``). Against a model whose
+    outputs pass through a defense, the network is trained by default on
+    the outputs the attacked model returns, the defense included
+    (``train_on="queried"``): the attacker knows the defense and trains
+    through it, the adaptive attacker of Wen et al. (2021, Sec. V-D and
+    Table II), who adversarially trains the inversion model on the
+    defended, noised outputs. ``train_on="undefended"`` is their standard
+    (naive) attacker: the network is trained on the undefended model's
+    outputs (``estimator.estimator_``, the classifier inside a
+    :class:`~skmid.postprocessing.DefendedClassifier`, as an attacker with
+    a clean copy of the model would) and applied to the defended outputs of
+    the victims, which it has never seen; a defense that fools an inversion
+    network (:class:`~skmid.postprocessing.AdversarialNoiseDefense`) fools
+    this one most.
+
     Requires the ``nn`` extra (torch).
 
     Parameters
@@ -78,6 +93,13 @@ class InversionModelAttack(BaseAttack):
         seed leaves NumPy's and torch's global random state alone.
     device : str, default="cpu"
         Torch device of the network (e.g. ``"cuda"``).
+    train_on : {"queried", "undefended"}, default="queried"
+        The outputs the network is trained on: those the attacked model
+        returns (defense included; the adaptive attacker), or those of the
+        undefended classifier ``estimator.estimator_`` (the naive attacker;
+        the attacked model must then have an ``estimator_`` with
+        ``predict_proba``). The victims' outputs are always queried from the
+        attacked model.
 
     Attributes
     ----------
@@ -119,6 +141,7 @@ class InversionModelAttack(BaseAttack):
         "lr": [Interval(numbers.Real, 0, MAX_LEARNING_RATE, closed="neither")],
         "random_state": ["random_state"],
         "device": [str],
+        "train_on": [StrOptions({"queried", "undefended"})],
     }
 
     def __init__(
@@ -131,6 +154,7 @@ class InversionModelAttack(BaseAttack):
         lr=1e-3,
         random_state=None,
         device="cpu",
+        train_on="queried",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.truncate = truncate
@@ -139,6 +163,7 @@ class InversionModelAttack(BaseAttack):
         self.lr = lr
         self.random_state = random_state
         self.device = device
+        self.train_on = train_on
 
     def fit(self, X_aux, y=None):
         """Store the attacker's auxiliary inputs.
@@ -200,14 +225,34 @@ class InversionModelAttack(BaseAttack):
         P = query_proba(estimator, X, "The inversion attack")
         return truncate_confidences(P, self.truncate)
 
+    def _training_model(self, estimator):
+        if self.train_on == "queried":
+            return estimator
+        undefended = getattr(estimator, "estimator_", None)
+        if undefended is None or not hasattr(undefended, "predict_proba"):
+            raise ValueError(
+                "train_on='undefended' trains on the undefended classifier's "
+                "outputs, estimator.estimator_ (as in a DefendedClassifier); "
+                f"{type(estimator).__name__} has no estimator_ with predict_proba. "
+                "Use train_on='queried'."
+            )
+        return undefended
+
     def inversion_network(self, estimator):
-        """The inversion network trained against ``estimator`` (cached)."""
+        """The inversion network trained against ``estimator`` (cached).
+
+        Trained on the outputs ``train_on`` names: ``estimator``'s own, or
+        its undefended classifier's.
+        """
         self._check_fitted()
         fingerprint = self._confidences(estimator, self.X_aux_[:FINGERPRINT_ROWS])
-        network = self._cache.get(estimator, fingerprint)
+        networks = self._cache.get(estimator, fingerprint) or {}
+        network = networks.get(self.train_on)
         if network is None:
-            network = self.train_network(self._confidences(estimator, self.X_aux_))
-            self._cache.put(estimator, fingerprint, network)
+            source = self._training_model(estimator)
+            network = self.train_network(self._confidences(source, self.X_aux_))
+            networks = {**networks, self.train_on: network}
+            self._cache.put(estimator, fingerprint, networks)
         return network
 
     def train_network(self, confidences):

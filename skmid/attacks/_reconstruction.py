@@ -24,6 +24,7 @@ from ..utils._validation import check_finite_inputs, check_finite_output, check_
 from ._base import (
     CLASS_RECONSTRUCTION_METRICS,
     BaseAttack,
+    PerEstimatorCache,
     class_codes,
     fitted_classes,
     query_proba,
@@ -31,6 +32,12 @@ from ._base import (
 
 #: Smallest probability whose logarithm is taken.
 TINY = 1e-12
+
+#: Public images whose outputs fingerprint an attacked model for the cache.
+FINGERPRINT_ROWS = 8
+
+#: Parameters that do not change a reconstruction (only how it is scored).
+_SCORING_PARAMETERS = frozenset({"evaluator", "device"})
 
 
 class BaseClassReconstructionAttack(BaseAttack):
@@ -56,6 +63,16 @@ class BaseClassReconstructionAttack(BaseAttack):
       evaluator (``evaluator``, default
       :func:`~skmid.metrics.make_inversion_evaluator`) is fitted once per
       ``(X, y)`` and cached.
+
+    Reconstructions are cached per attacked model: ``reconstruct`` (and so
+    ``infer`` and ``score``) returns the stored images when the same fitted
+    model is asked for the same classes with the same attack parameters, so
+    scoring one model with several metrics reconstructs (and queries) once.
+    An entry is keyed by the model object and reused only while its outputs
+    on a few public images are unchanged (a refitted model is reconstructed
+    again); it is dropped by ``fit``, ``set_params`` of a parameter that
+    changes the reconstruction, and pickling. A model with neither
+    ``predict_proba`` nor ``predict`` (a bare torch module) is not cached.
 
     A subclass writes ``_fit(X)`` (optional) and ``_reconstruct(estimator,
     codes)``, returning flattened images of the classes at the columns
@@ -142,8 +159,11 @@ class BaseClassReconstructionAttack(BaseAttack):
         self.data_max_ = float(X.max())
         if not self.data_max_ > self.data_min_:
             raise ValueError("X must hold at least two different pixel values.")
-        self._fit(X.reshape(len(X), -1))
+        flat = X.reshape(len(X), -1)
+        self._fit(flat)
+        self._probe = flat[:FINGERPRINT_ROWS].copy()
         self._evaluators = {}
+        self._reconstructions = PerEstimatorCache()
         return self
 
     def _fit(self, X):
@@ -180,6 +200,45 @@ class BaseClassReconstructionAttack(BaseAttack):
             codes = class_codes(estimator, classes, "classes")
         if len(codes) == 0:
             raise ValueError("classes is empty: name at least one class.")
+        flat = self._cached_reconstruct(estimator, np.asarray(codes))
+        return flat.reshape(len(codes), *self.input_shape_)
+
+    def _fingerprint(self, estimator):
+        """The model's outputs on a few public images, or None (no caching)."""
+        probe = getattr(self, "_probe", None)
+        if probe is None:
+            return None
+        inputs = self._as_inputs(probe)
+        for method in ("predict_proba", "predict"):
+            if hasattr(estimator, method):
+                try:
+                    return np.asarray(getattr(estimator, method)(inputs))
+                except (ValueError, TypeError, AttributeError, RuntimeError):
+                    # A model that refuses the probe is not cached; the attack's
+                    # own queries then raise their specific error.
+                    return None
+        return None
+
+    def _reconstruction_key(self, codes):
+        params = self.get_params(deep=False)
+        kept = sorted(
+            (name, repr(value))
+            for name, value in params.items()
+            if name not in _SCORING_PARAMETERS
+        )
+        return (tuple(kept), tuple(codes.tolist()))
+
+    def _cached_reconstruct(self, estimator, codes):
+        if not hasattr(self, "_reconstructions"):
+            self._reconstructions = PerEstimatorCache()
+        fingerprint = self._fingerprint(estimator)
+        key = self._reconstruction_key(codes)
+        entries = {}
+        if fingerprint is not None:
+            entries = self._reconstructions.get(estimator, fingerprint) or {}
+            if key in entries:
+                flat, self.n_queries_ = entries[key]
+                return flat.copy()
         flat = np.asarray(self._reconstruct(estimator, codes), dtype=np.float64)
         check_finite_output(
             flat,
@@ -187,7 +246,12 @@ class BaseClassReconstructionAttack(BaseAttack):
             remedy="lower step_size",
         )
         flat = np.clip(flat, self.data_min_, self.data_max_)
-        return flat.reshape(len(codes), *self.input_shape_)
+        if fingerprint is not None:
+            n_queries = getattr(self, "n_queries_", 0)
+            self._reconstructions.put(
+                estimator, fingerprint, {**entries, key: (flat.copy(), n_queries)}
+            )
+        return flat
 
     def _check_rows(self, X, y):
         self._check_fitted()
@@ -280,6 +344,7 @@ class BaseClassReconstructionAttack(BaseAttack):
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("_evaluators", None)
+        state.pop("_reconstructions", None)
         return state
 
     def _grid_shape(self):
@@ -495,8 +560,10 @@ class MIFaceAttack(BaseClassReconstructionAttack):
     public_mean_ : ndarray of shape (n_features,)
         The mean public image (flattened).
     n_queries_ : int
-        Rows sent to ``predict_proba`` by the last ``reconstruct`` (0 in
-        white-box, where the model is differentiated instead).
+        Rows sent to ``predict_proba`` to make the images the last
+        ``reconstruct`` returned (0 in white-box, where the model is
+        differentiated instead); a cached reconstruction reports the cost it
+        had when made (see :class:`BaseClassReconstructionAttack`).
 
     Examples
     --------

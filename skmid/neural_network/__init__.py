@@ -6,9 +6,11 @@ Importing this subpackage imports torch and skorch (the ``nn`` extra).
 
 from ._dpsgd import DPSGDClassifier, MLPModule
 from ._mid_classifier import MIDClassifier
+from ._modules import ConvNetModule
 from ._vib import VIBClassifier, VIBModule
 
 __all__ = [
+    "ConvNetModule",
     "DPSGDClassifier",
     "MIDClassifier",
     "MLPModule",

@@ -6,7 +6,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from skmid.attacks import MIFaceAttack, check_attack
-from skmid.attacks._reconstruction import total_variation
+from skmid.attacks._reconstruction import FINGERPRINT_ROWS, total_variation
 from skmid.datasets import load_inversion_split
 from skmid.metrics import fit_inversion_evaluator, inversion_attack_accuracy
 
@@ -120,7 +120,8 @@ def test_black_box_honours_the_query_budget(digits):
         access="black-box", n_directions=7, max_queries=500, random_state=0
     ).fit(data.X_public)
     attack.reconstruct(counting, classes=[1, 3])
-    assert attack.n_queries_ == counting.rows
+    # The reconstruction cache fingerprints the model on a few public rows.
+    assert attack.n_queries_ + FINGERPRINT_ROWS == counting.rows
     assert attack.n_queries_ <= 2 * 500
     assert attack.n_queries_ == 2 * (500 // 14) * 14  # every affordable step
     with pytest.raises(ValueError, match="max_queries"):
@@ -289,3 +290,52 @@ def test_faces_need_the_public_mean_start(shared_data_home):
     # the mean face the same ascent makes each person recognisable.
     assert accuracy["zeros"] <= 0.1
     assert accuracy["public_mean"] >= 0.5
+
+
+def test_reconstructions_are_cached_per_model(digits):
+    # Scoring one model with several metrics reconstructs it once; another
+    # model, a refitted one or new parameters reconstruct again.
+    data, model = digits
+    counting = CountingModel(model)
+    attack = MIFaceAttack(
+        access="black-box", n_directions=5, max_queries=200, random_state=0
+    ).fit(data.X_public)
+    first = attack.score(counting, data.X_private, data.y_private)
+    searched = counting.rows - FINGERPRINT_ROWS
+    assert searched == attack.n_queries_ > 0
+    for metric in ("top5_accuracy", "knn_pixel_distance", "mse"):
+        attack.score(counting, data.X_private, data.y_private, metric=metric)
+    assert counting.rows == searched + 4 * FINGERPRINT_ROWS  # fingerprints only
+    assert attack.n_queries_ == searched  # the cost of the cached images
+    assert attack.score(counting, data.X_private, data.y_private) == first
+
+    other = CountingModel(
+        LogisticRegression(C=0.01, max_iter=1000).fit(data.X_private, data.y_private)
+    )
+    attack.score(other, data.X_private, data.y_private)
+    assert other.rows == searched + FINGERPRINT_ROWS
+
+    before = counting.rows
+    attack.set_params(max_queries=100).score(counting, data.X_private, data.y_private)
+    assert counting.rows - before > FINGERPRINT_ROWS
+    # The evaluator only scores: changing it keeps the reconstructions.
+    before = counting.rows
+    attack.set_params(evaluator=DecisionTreeClassifier(random_state=0))
+    attack.score(counting, data.X_private, data.y_private)
+    assert counting.rows - before == FINGERPRINT_ROWS
+
+
+def test_refitted_model_is_reconstructed_again(digits):
+    data, _ = digits
+    model = LogisticRegression(max_iter=1000).fit(data.X_private, data.y_private)
+    counting = CountingModel(model)
+    attack = MIFaceAttack(
+        access="black-box", n_directions=5, max_queries=100, random_state=0
+    ).fit(data.X_public)
+    attack.reconstruct(counting)
+    # The same object, refitted on other data: its outputs change.
+    shuffled = np.random.RandomState(0).permutation(data.y_private)
+    model.fit(data.X_private, shuffled)
+    before = counting.rows
+    attack.reconstruct(counting)
+    assert counting.rows - before > FINGERPRINT_ROWS
