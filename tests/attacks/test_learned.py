@@ -178,11 +178,8 @@ def test_works_with_logistic_regression_targets():
 def test_repeated_inference_is_answered_without_querying_again(regression):
     # Each metric's scorer asks again for the same rows of the same model; the
     # answer must be the one a fresh attack computes, with no new queries.
-    data, model = regression
-    X, y = data.data, data.target
-    attack = LearnedAttributeInference(data.sensitive_features, random_state=0)
-    attack.fit(X[400:], y[400:])
-    first = attack.infer_proba(model, X[:400], y[:400])
+    data, _ = regression
+    X, y = data.data.copy(), data.target.copy()
 
     class Counting(LinearRegression):
         calls = 0
@@ -192,7 +189,9 @@ def test_repeated_inference_is_answered_without_querying_again(regression):
             return super().predict(X)
 
     counting = Counting().fit(X[:400], y[:400])
-    attack.infer_proba(counting, X[:400], y[:400])
+    attack = LearnedAttributeInference(data.sensitive_features, random_state=0)
+    attack.fit(X[400:], y[400:])
+    first = attack.infer_proba(counting, X[:400], y[:400])
     before = Counting.calls
     again = attack.infer_proba(counting, X[:400], y[:400])
     # Only the probe that recognises the model is queried again.
@@ -200,12 +199,15 @@ def test_repeated_inference_is_answered_without_querying_again(regression):
     np.testing.assert_array_equal(again, first)
     again[:] = 0.0  # a caller's edit does not reach the stored answer
     np.testing.assert_array_equal(attack.infer_proba(counting, X[:400], y[:400]), first)
-    other = attack.infer_proba(counting, X[:200], y[:200])
-    np.testing.assert_allclose(other, first[:200])
     fresh = LearnedAttributeInference(data.sensitive_features, random_state=0)
     fresh.fit(X[400:], y[400:])
+    np.testing.assert_allclose(fresh.infer_proba(counting, X[:400], y[:400]), first)
+    # Other rows, or another model, are inferred anew.
+    other = attack.infer_proba(counting, X[:200], y[:200])
+    np.testing.assert_allclose(other, first[:200])
     shifted = LinearRegression().fit(X[:400], y[:400] + 5.0)
     np.testing.assert_allclose(
         attack.infer_proba(shifted, X[:400], y[:400]),
         fresh.infer_proba(shifted, X[:400], y[:400]),
     )
+    assert not np.allclose(attack.infer_proba(shifted, X[:400], y[:400]), first)
