@@ -18,10 +18,11 @@ Sections (``--only`` picks some):
 - ``determinism``: Appendix H: the same query gets the same answer, so
   repeated queries cannot be averaged.
 
-The black-box attacks of Tables 1, 2, 7, 9 and 10 (Mirror, C2F, BREP, LOKT,
-RLB) are GAN-based and are not in skmid; ``adversarial_noise.py`` and
-``purification.py`` measure the CMI defense against the inversion-model
-attack. Run from the repository root:
+The black-box attacks of Tables 1 and 2 are measured by ``inversion.py`` in
+this folder (skmid's Mirror-style evolution strategy and BREP-MI over a VAE
+prior of public identities, and the black-box MI-Face; C2F, RLB and LOKT are
+not in skmid); ``adversarial_noise.py`` and ``purification.py`` measure the
+CMI defense against the inversion-model attack. Run from the repository root:
 ``python benchmarks/reproduce/ssd.py [--quick] [--only SECTION ...]``.
 """
 

@@ -353,6 +353,9 @@ class DPSGDClassifier(_TabularNetClassifier):
         from opacus import GradSampleModule
 
         if isinstance(getattr(self, "module_", None), GradSampleModule):
+            # The per-sample-gradient hooks stay on the layers otherwise, and a
+            # gradient through the fitted network (a white-box attack) fails.
+            self.module_.remove_hooks()
             self.module_ = self.module_._module
         optimizer = getattr(self, "optimizer_", None)
         if optimizer is not None and hasattr(optimizer, "original_optimizer"):

@@ -41,6 +41,27 @@ def test_reproducible_and_no_opacus_wrappers_left(digits):
     )
 
 
+def test_gradients_flow_through_the_fitted_network(digits):
+    # Opacus' per-sample-gradient hooks must not stay on the layers: a
+    # white-box attack back-propagates through the fitted network.
+    import torch
+
+    from skmid.attacks import MIFaceAttack
+
+    X, y, _, _ = digits
+    model = DPSGDClassifier(epsilon=4.0, max_epochs=2, random_state=0).fit(X, y)
+    assert not any(
+        layer._forward_hooks or layer._backward_hooks
+        for layer in model.module_.modules()
+    )
+    inputs = torch.zeros(2, X.shape[1], requires_grad=True)
+    model.module_(inputs)[:, 0].sum().backward()
+    assert inputs.grad is not None and torch.isfinite(inputs.grad).all()
+    attack = MIFaceAttack(max_iter=3, random_state=0).fit(X, y)
+    images = attack.reconstruct(model, classes=[0, 1])
+    assert images.shape[0] == 2 and np.isfinite(images).all()
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
