@@ -243,7 +243,8 @@ class _ReferenceModelAttack(BaseMembershipAttack):
     def _train(self, estimator, X, y):
         rng = check_random_state(self.random_state)
         X_population, y_population = self.X_population_, self.y_population_
-        # The draw keeps the stream of the half splits as it has always been.
+        # Drawn and discarded: the half splits below stay those of earlier
+        # releases (RMIA draws its z from this same first permutation).
         rng.permutation(len(y_population))
         X_pool, y_pool = X_population, y_population
         keys = _row_keys(X_pool, y_pool)
@@ -558,12 +559,13 @@ class RMIAMembershipAttack(_ReferenceModelAttack):
     :math:`a = 1` says training leaves a row's confidence unchanged,
     :math:`a = 0` that it makes it 1; the authors' code uses 0.3. The
     population rows :math:`z` are ``n_population_z`` of the attacker's rows.
-    Like every population row, each trained half of the reference models;
-    its :math:`\Pr(z)_{OUT}` averages the other half, so the same offline
-    approximation applies to it. A scored row that is also a population
-    row likewise averages only the reference models that did not train on
-    it (or, with none, inverts the linear approximation from those that did,
-    as the authors' code does). The fraction is computed exactly by sorting
+    Like every population row, each :math:`z` is in the training set of
+    half of the reference models; its :math:`\Pr(z)_{OUT}` averages the
+    other half, so the same offline approximation applies to it. A scored
+    row that is also a population row likewise averages only the reference
+    models that did not train on it (or, with none, inverts the linear
+    approximation from those that did, as the authors' code does). The
+    fraction is computed exactly by sorting
     the ratios of the :math:`z`, in :math:`O((n + m) \log m)`.
 
     ``decision_function`` is :math:`\mathrm{Score}_{\mathrm{MIA}}` in [0, 1]
@@ -654,8 +656,9 @@ class RMIAMembershipAttack(_ReferenceModelAttack):
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows from the attacked model's population, with no known
-            membership: ``n_population_z`` of them are the :math:`z`, the
-            others train the reference models.
+            membership: all of them train the reference models (each row
+            half of them), and ``n_population_z`` of them are also the
+            :math:`z`.
         y : array-like of shape (n_samples,)
             Their labels.
 
