@@ -189,7 +189,7 @@ def test_shadows_cached_per_estimator_and_data(toy):
     SetConfidence.n_fits = 0
     attack.decision_function(target, X[:50], y[:50])
     assert SetConfidence.n_fits == 4
-    # a pickled attack carries no models, and finds the ones trained for it
+    # a pickled copy of the attack finds the models trained for the original
     restored = pickle.loads(pickle.dumps(attack))
     restored.decision_function(target, X[:50], y[:50])
     assert SetConfidence.n_fits == 4
