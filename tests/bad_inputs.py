@@ -1219,6 +1219,10 @@ FUNCTION_RECIPES = {
             "dataset": [("an unknown dataset", "no-such-dataset", False)],
             "max_epochs": _number_spoils() + [("0", 0, False)],
             "n_iter": _number_spoils() + [("0", 0, False)],
+            "device": [
+                ("not a torch device", "gpu7", False),
+                ("not a string", 3.5, False),
+            ],
         },
     ),
 }
@@ -1232,8 +1236,10 @@ FUNCTION_EXEMPTIONS = {
     "warfarin_audit": "a fixed audit of packaged data; no input but the seed",
     "image_audit": (
         "loads the images and trains the attacks; its arguments are validated in "
-        "tests/audit/test_audit.py and tests/audit/test_image_audit_membership.py "
-        "(n_shadow, n_reference, mid_lams)"
+        "tests/audit/test_audit.py, tests/audit/test_image_audit_membership.py "
+        "(n_shadow, n_reference, mid_lams) and "
+        "tests/audit/test_image_class_reconstruction.py (class_reconstruction, "
+        "device)"
     ),
     "run_searches": "runs PrivacyUtilitySearch objects, probed through them",
     "make_sensitive_regression": "probed by tests/datasets/test_synthetic.py",

@@ -8,8 +8,10 @@ import contextlib
 import math
 import numbers
 import warnings
+import weakref
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import ParameterGrid
@@ -41,6 +43,15 @@ DEFENSE_FOLDS = 3
 #: never the attacker's) with one global variance, the paper's choice for few
 #: shadows (Carlini et al. 2022).
 LIRA_SHADOWS = 8
+#: The averaging attacker: the Mirror-style search's confidence queries, each
+#: sent this many times perturbed by Gaussian pixel noise of this scale
+#: (beyond the default grid of the CMI hash, so that the repeats get fresh
+#: label draws: see the user guide), their answers averaged.
+AVERAGING_REPEATS = 10
+AVERAGING_NOISE = 1e-3
+#: The CMI defense's second temperature (the first is its default, 0.05): the
+#: Stealthy Shield paper's ablation raises T against hard-label attacks.
+CMI_HIGH_TEMPERATURE = 0.3
 
 DATASETS = {
     "digits": {
@@ -51,6 +62,11 @@ DATASETS = {
         "C": 0.05,
         "step_size": 0.1,
         "purifier": {},
+        # Query budgets per reconstructed class: the user guide's settings.
+        "miface_queries": 10_000,
+        "generative_queries": 5_000,
+        "classes_shown": 5,
+        "identities": "the private digits 0-4; the public 5-9",
         # Measured on the first split (50 epochs): test accuracy 0.97 up to
         # lambda = 30 (where the outputs are already near uniform: I(X; Y_hat)
         # 0.004 nats against 2.18 at 0), 0.95 at 100, 0.69 at 300.
@@ -71,6 +87,14 @@ DATASETS = {
         # the default bottleneck (7 units for 40 people, trained on two rows
         # per person) loses a third of the accuracy.
         "purifier": {"hidden_layer_sizes": (15,), "epochs_factor": 2},
+        # Smaller budgets than the user guide's (10,000 and 5,000), for the
+        # audit's time on two cores: undefended, the black-box MI-Face still
+        # recovers every private person; the Mirror-style search reaches
+        # Acc@1 0.40 at 3,000 queries against 0.55 at 5,000.
+        "miface_queries": 4_000,
+        "generative_queries": 3_000,
+        "classes_shown": 8,
+        "identities": "20 private people; the 20 public ones",
         # A network per lambda, seed and shadow copy: too slow for 4096 pixels
         # on a laptop; the digits audit shows what MID does.
         "mid_lams": (),
@@ -78,15 +102,17 @@ DATASETS = {
 }
 
 
-def comparison_defenses(dataset="digits", *, max_epochs=50, n_iter=10):
+def comparison_defenses(dataset="digits", *, max_epochs=50, n_iter=10, device="cpu"):
     """The defenses the comparison runs, by name (unfitted; ``None`` = undefended).
 
     The purifier variants use :math:`\\lambda = 1`, ``alpha=1`` where H is
     on and ``beta=0.1`` where I is on (the paper's CIFAR10 settings); on the
     faces, G has one hidden layer of 15 units and trains twice as long. The
     adversarial noise uses Wen et al.'s step size (0.1 for digits, 0.4 for
-    faces), 10 steps and an L2 budget of 2 on the logits; CMI its defaults;
-    rounding one decimal.
+    faces), 10 steps and an L2 budget of 2 on the logits; CMI its defaults
+    (temperature :math:`T = 0.05`) and, as "CMI T=0.3", the higher
+    temperature of the Stealthy Shield paper's ablation (more robust against
+    hard-label attacks, less accurate); rounding one decimal.
 
     Parameters
     ----------
@@ -95,6 +121,9 @@ def comparison_defenses(dataset="digits", *, max_epochs=50, n_iter=10):
         Epochs of the purifiers and of the defender's inversion model.
     n_iter : int, default=10
         Steps of the adversarial noise.
+    device : str, default="cpu"
+        Torch device of the purifiers and of the defender's inversion model
+        (e.g. ``"cuda"``).
 
     Returns
     -------
@@ -113,9 +142,10 @@ def comparison_defenses(dataset="digits", *, max_epochs=50, n_iter=10):
     check_scalar_choice(dataset, "dataset", set(DATASETS))
     max_epochs = check_int(max_epochs, "max_epochs", 1)
     n_iter = check_int(n_iter, "n_iter", 1)
+    device = _check_device(device)
     params = dict(DATASETS[dataset]["purifier"])
     epochs = max_epochs * params.pop("epochs_factor", 1)
-    purifier = PurifierTransformer(max_epochs=epochs, **params)
+    purifier = PurifierTransformer(max_epochs=epochs, device=device, **params)
     return {
         "none": None,
         "purifier": purifier,
@@ -123,34 +153,52 @@ def comparison_defenses(dataset="digits", *, max_epochs=50, n_iter=10):
         "purifier II": clone(purifier).set_params(beta=0.1),
         "purifier I&II": clone(purifier).set_params(alpha=1.0, beta=0.1),
         "adversarial noise": AdversarialNoiseDefense(
-            InversionModelAttack(max_epochs=2 * max_epochs),
+            InversionModelAttack(max_epochs=2 * max_epochs, device=device),
             epsilon=2.0,
             step_size=DATASETS[dataset]["step_size"],
             n_iter=n_iter,
         ),
         "CMI": CMIPostProcessor(),
+        f"CMI T={CMI_HIGH_TEMPERATURE:g}": CMIPostProcessor(
+            temperature=CMI_HIGH_TEMPERATURE
+        ),
         "top-label": TopLabelPostProcessor(),
         "rounding": RoundingPostProcessor(decimals=1),
     }
 
 
-def load_image_dataset(dataset, data_home=None):
-    """``(X, y, image_shape)`` with pixels in [0, 1]; faces need ``data_home``."""
+def load_image_dataset(dataset, data_home=None, *, private_only=False):
+    """``(X, y, image_shape, X_public)``, pixels in [0, 1]; faces need ``data_home``.
+
+    ``private_only``: ``X, y`` are the private identities of
+    :func:`~skmid.datasets.load_inversion_split` and ``X_public`` the images
+    of the public ones; else ``X, y`` hold every image and ``X_public`` is
+    None.
+    """
     from sklearn.datasets import fetch_olivetti_faces, load_digits
 
+    from ..datasets import load_inversion_split
+
+    if dataset not in DATASETS:
+        raise AuditInputError(f"unknown dataset {dataset!r}; choose digits or faces")
+    missing = AuditInputError(
+        "the Olivetti faces (olivetti_py3.pkz) were not found; pass "
+        "--data-home DIR (data_home=DIR) with the file in DIR"
+    )
+    if private_only:
+        try:
+            data = load_inversion_split(dataset, data_home=data_home)
+        except FileNotFoundError:
+            raise missing from None
+        return data.X_private, data.y_private, data.image_shape, data.X_public
     if dataset == "digits":
         X, y = load_digits(return_X_y=True)
-        return X / 16.0, y, (8, 8)
-    if dataset == "faces":
-        try:
-            faces = fetch_olivetti_faces(data_home=data_home, download_if_missing=False)
-        except OSError:
-            raise AuditInputError(
-                "the Olivetti faces (olivetti_py3.pkz) were not found; pass "
-                "--data-home DIR (data_home=DIR) with the file in DIR"
-            ) from None
-        return faces.data.astype(np.float64), faces.target, (64, 64)
-    raise AuditInputError(f"unknown dataset {dataset!r}; choose digits or faces")
+        return X / 16.0, y, (8, 8), None
+    try:
+        faces = fetch_olivetti_faces(data_home=data_home, download_if_missing=False)
+    except OSError:
+        raise missing from None
+    return faces.data.astype(np.float64), faces.target, (64, 64), None
 
 
 def split_per_class(y, fractions, seed=0):
@@ -173,6 +221,7 @@ _STYLES = {
     "purifier I&II": ("tab:green", "o"),
     "adversarial noise": ("tab:orange", "s"),
     "CMI": ("tab:purple", "D"),
+    f"CMI T={CMI_HIGH_TEMPERATURE:g}": ("tab:pink", "D"),
     "top-label": ("tab:gray", "v"),
     "rounding": ("tab:brown", "^"),
     "MID network": ("tab:red", "P"),
@@ -182,6 +231,9 @@ _NOTES = {
         "epsilon": "L2 budget of the noise on the logits, not a DP budget"
     },
     "CMI": {"epsilon": "L1 bound on the distortion of each confidence vector"},
+    f"CMI T={CMI_HIGH_TEMPERATURE:g}": {
+        "epsilon": "L1 bound on the distortion of each confidence vector"
+    },
 }
 
 
@@ -278,13 +330,21 @@ def image_audit(
     n_shadow=LIRA_SHADOWS,
     n_reference=None,
     mid_lams=None,
+    class_reconstruction=True,
+    device="cpu",
 ):
     """The papers' comparison of output defenses, as an audit specification.
 
-    The small-scale version of the purification paper's Table II and the
-    adversarial-noise paper's Table I, run by :func:`run_audit`. The
-    attacker's auxiliary data is 20% of every class, drawn once (with the
-    first seed). Per seed (a repeat), the other rows of every class are
+    The small-scale version of the purification paper's Table II, the
+    adversarial-noise paper's Table I and the Stealthy Shield paper's Tables
+    1-2, run by :func:`run_audit`. With ``class_reconstruction=True`` (the
+    default) the target is trained on the private identities of
+    :func:`~skmid.datasets.load_inversion_split` (faces: 20 of the 40
+    people; digits: 0-4) and the attacker also owns the images of the public
+    ones (never of a private one); with False, on every identity, without
+    the class-reconstruction attacks (the protocol of skmid 0.1). The
+    attacker's auxiliary data is 20% of every (private) class, drawn once
+    (with the first seed). Per seed (a repeat), the other rows of every class are
     split into the target's training rows (the members, 60% of the data) and
     held-out rows (the non-members, 20%). Each defense is a
     :class:`~skmid.postprocessing.DefendedClassifier` around a
@@ -321,8 +381,10 @@ def image_audit(
     :class:`~skmid.neural_network.MIDClassifier` (a network trained with the
     MID penalty, over a grid of :math:`\\lambda`; ``max_epochs`` epochs) is
     audited next to the output defenses, by the same attacks. The report's
-    figures add the attacker's reconstructions and the membership ROC
-    curves (log-log) of the first seed.
+    figures add the attacker's reconstructions, the membership ROC curves
+    (log-log) and, per class-reconstruction attack, a gallery of its
+    reconstructions of the first private classes under every defense, on
+    the first seed's split.
 
     Compared with the papers' protocol (and with skmid before the audit
     engine ran this comparison), the defense is fitted on out-of-fold
@@ -335,7 +397,7 @@ def image_audit(
     data_home : str or path, default=None
         Folder holding ``olivetti_py3.pkz`` (faces only).
     seeds : sequence of int, default=(0, 1)
-        One split per seed.
+        One split per seed (the papers and skmid's evidence use three).
     defenses : dict, default=None
         Name -> post-processing defense (None: undefended); None runs
         :func:`comparison_defenses`.
@@ -355,6 +417,14 @@ def image_audit(
         The :math:`\\lambda` grid of the MID network; empty: no MID row.
         None: with ``defenses=None``, the dataset's grid (digits: 0, 3, 30,
         100, 300; faces: none, for its cost), else none.
+    class_reconstruction : bool, default=True
+        Train the target on the private identities and add the
+        class-reconstruction attacks; False: every identity, no such attack.
+    device : str, default="cpu"
+        Torch device of every network the audit trains or attacks through
+        (purifiers, inversion models, the MID network, the VAE prior and the
+        white-box searches), e.g. ``"cuda"``; scikit-learn models stay on the
+        CPU.
 
     Returns
     -------
@@ -386,9 +456,16 @@ def image_audit(
             "defenses must be a non-empty dict of name -> post-processing defense "
             f"(or None); got {defenses!r}."
         )
-    X_all, y_all, shape = load_image_dataset(dataset, data_home)
+    if not isinstance(class_reconstruction, (bool, np.bool_)):
+        raise ValueError(
+            f"class_reconstruction must be True or False; got {class_reconstruction!r}."
+        )
+    device = _check_device(device)
+    X_all, y_all, shape, X_public = load_image_dataset(
+        dataset, data_home, private_only=class_reconstruction
+    )
     if defenses is None:
-        defenses = comparison_defenses(dataset, max_epochs=max_epochs)
+        defenses = comparison_defenses(dataset, max_epochs=max_epochs, device=device)
     auxiliary, rest = split_per_class(
         y_all, [AUXILIARY_FRACTION, 1 - AUXILIARY_FRACTION], seeds[0]
     )
@@ -396,7 +473,9 @@ def image_audit(
     X_aux, y_aux = X_all[auxiliary], y_all[auxiliary]
     seed = seeds[0]
     target = LogisticRegression(C=DATASETS[dataset]["C"], max_iter=5000)
-    inversion = InversionModelAttack(max_epochs=attack_epochs, random_state=seed)
+    inversion = InversionModelAttack(
+        max_epochs=attack_epochs, random_state=seed, device=device
+    )
     inversion.fit(X_aux)
     attacks = {
         "inversion_error": AttackSpec(
@@ -416,7 +495,9 @@ def image_audit(
         ),
         "nsh": (
             KnownMembersMembershipAttack(
-                max_epochs=max(1, attack_epochs // 2), random_state=seed
+                max_epochs=max(1, attack_epochs // 2),
+                random_state=seed,
+                device=device,
             ),
             "NSH membership",
             True,
@@ -447,6 +528,56 @@ def image_audit(
             _QuietAttackScorer(attack, LOW_FPR_METRIC),
             f"{label} TPR at {LOW_FPR:.0%} FPR",
         )
+    reconstructions = {}
+    if class_reconstruction:
+        reconstructions = _class_reconstruction_attacks(
+            dataset, X_public, shape, seed, device
+        )
+        for prefix, (_, label, _) in reconstructions.items():
+            for metric, suffix in RECONSTRUCTION_METRICS.items():
+                attacks[f"{prefix}_{suffix}"] = AttackSpec(
+                    _QuietAttackScorer(reconstructions[prefix][0], metric),
+                    f"{label} {RECONSTRUCTION_METRIC_LABELS[metric]}",
+                    rows="train",
+                )
+        mirror = reconstructions["mirror"][0]
+        averaging = clone(mirror).set_params(prior=mirror.prior).fit(X_public)
+        averager = _AveragedQueries((averaging.data_min_, averaging.data_max_), seed)
+        for metric, suffix in RECONSTRUCTION_METRICS.items():
+            attacks[f"averaging_{suffix}"] = AttackSpec(
+                _AveragingScorer(averaging, metric, averager=averager),
+                "Mirror-style search, averaged queries "
+                f"{RECONSTRUCTION_METRIC_LABELS[metric]}",
+                rows="train",
+                note=(
+                    f"each confidence query sent {AVERAGING_REPEATS} times with "
+                    f"Gaussian pixel noise of {AVERAGING_NOISE:g}, the answers "
+                    "averaged; run where the defense draws random answers (CMI) "
+                    "and on the undefended model"
+                ),
+            )
+    galleries = {
+        f"{prefix}_acc": (attack.reconstruct, label)
+        for prefix, (attack, label, _) in reconstructions.items()
+    }
+    if class_reconstruction:
+        galleries["averaging_acc"] = (
+            attacks["averaging_acc"].scorer.reconstruct,
+            "Mirror-style search, averaged queries",
+        )
+    # A white-box attack bypasses an output defense (it reads the weights of
+    # the model behind it) and needs a linear or torch model.
+    white_box = {
+        name
+        for prefix, (_, _, is_white_box) in reconstructions.items()
+        if is_white_box
+        for name in attacks
+        if name.startswith(f"{prefix}_")
+    }
+    not_white_box = tuple(name for name in attacks if name not in white_box)
+    # Averaging removes randomness; a deterministic defense has none to remove.
+    averaged = {name for name in attacks if name.startswith("averaging_")}
+    deterministic = tuple(name for name in not_white_box if name not in averaged)
     declared = []
     for name, defense in defenses.items():
         estimator = (
@@ -465,19 +596,41 @@ def image_audit(
                 estimator,
                 style=_STYLES.get(name),
                 param_notes=_NOTES.get(name, {}),
+                attacks=(
+                    None
+                    if defense is None or not white_box
+                    else not_white_box
+                    if _draws_randomness(defense)
+                    else deterministic
+                ),
                 role="undefended" if defense is None else "defense",
             )
         )
     if mid_lams:
-        declared.append(_mid_defense(mid_lams, max_epochs, seed))
-    declared.append(trivial_defense("classification"))
+        mid = _mid_defense(mid_lams, max_epochs, seed, device)
+        if averaged:
+            mid.attacks = tuple(name for name in attacks if name not in averaged)
+        declared.append(mid)
+    declared.append(
+        trivial_defense("classification", attacks=deterministic if white_box else None)
+    )
     baseline = float(np.mean((X_aux - X_aux.mean(axis=0)) ** 2))
+    if class_reconstruction:
+        scope = (
+            f"the target is trained on {DATASETS[dataset]['identities']} are the "
+            "class-reconstruction attacks' prior; output defenses against "
+            "inversion, class-reconstruction and membership attacks"
+        )
+    else:
+        scope = (
+            "the target is trained on every identity; output defenses against "
+            "inversion and membership attacks"
+        )
     spec = AuditSpec(
         name=dataset,
         description=(
-            f"{DATASETS[dataset]['description']}; output defenses against "
-            "inversion and membership attacks (reconstructing every image as "
-            f"the mean image scores an inversion error of {baseline:.4f})"
+            f"{DATASETS[dataset]['description']}; {scope} (reconstructing every "
+            f"image as the mean image scores an inversion error of {baseline:.4f})"
         ),
         X=X,
         y=y,
@@ -486,7 +639,11 @@ def image_audit(
         utility_label="accuracy",
         utility_sign=1.0,
         attacks=attacks,
-        plot_attacks=("inversion_error", "shadow_accuracy"),
+        plot_attacks=(
+            "inversion_error",
+            "shadow_accuracy",
+            *(["mirror_acc", "brep_acc"] if class_reconstruction else []),
+        ),
         budget_attack="inversion_error",
         pareto_attacks=("inversion_error", "shadow_accuracy"),
         defenses=declared,
@@ -513,8 +670,68 @@ def image_audit(
         shape,
         seeds[0],
         n_victims,
+        galleries,
+        DATASETS[dataset]["classes_shown"],
     )
     return spec
+
+
+#: The class-reconstruction metrics an image audit reports: metric -> suffix.
+RECONSTRUCTION_METRICS = {"accuracy": "acc", "knn_distance": "knn"}
+RECONSTRUCTION_METRIC_LABELS = {
+    "accuracy": "Acc@1",
+    "knn_distance": "KNN distance",
+}
+
+
+def _class_reconstruction_attacks(dataset, X_public, shape, seed, device):
+    """``{prefix: (fitted attack, label, white box?)}``, fitted on the public images.
+
+    One VAE prior, trained once on the public images, serves the three
+    generative searches (its decoder is the others' ``prior``).
+    """
+    from ..attacks import GenerativeInversionAttack, MIFaceAttack
+
+    settings = DATASETS[dataset]
+    mif = {
+        "init": "public_mean",
+        "loss": "log_confidence",
+        "image_shape": shape,
+        "random_state": seed,
+        "device": device,
+    }
+    gmi = GenerativeInversionAttack(random_state=seed, device=device).fit(X_public)
+    generative = {
+        "prior": gmi.decoder_,
+        "max_queries": settings["generative_queries"],
+        "random_state": seed,
+        "device": device,
+    }
+    return {
+        "miface_wb": (
+            MIFaceAttack(**mif).fit(X_public),
+            "MI-Face (white box)",
+            True,
+        ),
+        "miface_bb": (
+            MIFaceAttack(
+                access="black-box", max_queries=settings["miface_queries"], **mif
+            ).fit(X_public),
+            "MI-Face (black box)",
+            False,
+        ),
+        "gmi": (gmi, "GMI (white box, VAE prior)", True),
+        "mirror": (
+            GenerativeInversionAttack("black-box", **generative).fit(X_public),
+            "Mirror-style search (black box)",
+            False,
+        ),
+        "brep": (
+            GenerativeInversionAttack("label-only", **generative).fit(X_public),
+            "BREP-MI (label only)",
+            False,
+        ),
+    }
 
 
 #: The warnings that fits on the attacker's auxiliary data are expected to
@@ -553,6 +770,91 @@ class _QuietAttackScorer(AttackScorer):
             return super().__call__(estimator, X, y, **kwargs)
 
 
+def _draws_randomness(defense):
+    """Whether an output defense's answers hold random draws (CMI's labels).
+
+    Declared by the post-processor (``_random_answers``), in a pipeline by
+    any of its steps.
+    """
+    steps = getattr(defense, "steps", None)
+    if steps is not None:
+        return any(_draws_randomness(step) for _, step in steps)
+    return bool(getattr(defense, "_random_answers", False))
+
+
+class _AveragedQueries:
+    """Wraps each attacked model in :class:`~skmid.attacks.QueryAveraging`.
+
+    One wrapper per model (the last one asked for), its perturbations drawn
+    again from ``seed`` each time it is handed out: every metric of one
+    model sees the same answers, so the attack's reconstruction cache (keyed
+    by the model it queries and its answers to a few probe rows) serves
+    them all. Shared by the scorers of the averaging attack.
+    """
+
+    def __init__(self, clip, seed):
+        self.clip = clip
+        self.seed = seed
+        self._last = None
+
+    def wrap(self, estimator):
+        from ..attacks import QueryAveraging
+
+        if self._last is None or self._last[0]() is not estimator:
+            wrapper = QueryAveraging(
+                estimator,
+                n_repeats=AVERAGING_REPEATS,
+                noise_scale=AVERAGING_NOISE,
+                clip=self.clip,
+                random_state=self.seed,
+            )
+            self._last = (weakref.ref(estimator), wrapper)
+        wrapper = self._last[1]
+        wrapper._rng = np.random.RandomState(self.seed)
+        return wrapper
+
+    def __getstate__(self):
+        return {**self.__dict__, "_last": None}
+
+
+class _AveragingScorer(_QuietAttackScorer):
+    """An attack scorer that attacks ``averager.wrap(model)``: averaged queries."""
+
+    def __init__(self, attack, metric=None, *, averager):
+        super().__init__(attack, metric)
+        self.averager = averager
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        from ..attacks import TrainingRowsRecorder
+
+        if isinstance(estimator, TrainingRowsRecorder):
+            estimator = estimator.estimator_
+        return super().__call__(self.averager.wrap(estimator), X, y, **kwargs)
+
+    def reconstruct(self, estimator, classes=None):
+        """The attack's reconstructions from ``estimator``, through averaging."""
+        return self.attack.reconstruct(self.averager.wrap(estimator), classes)
+
+    def __repr__(self):
+        return (
+            f"make_attack_scorer({self.attack!r}, metric={self.metric!r}) through "
+            f"QueryAveraging(n_repeats={AVERAGING_REPEATS}, "
+            f"noise_scale={AVERAGING_NOISE:g})"
+        )
+
+
+def _check_device(device):
+    """``device`` as a string torch accepts, CUDA only where it is available."""
+    if isinstance(device, str) and device == "cpu":
+        return device
+    from ..utils._torch import resolve_device
+
+    try:
+        return str(resolve_device(device))
+    except ValueError as error:
+        raise AuditInputError(str(error).rstrip(".")) from None
+
+
 def _check_lams(lams):
     """The MID grid as a list of floats >= 0 (possibly empty)."""
     if isinstance(lams, (str, bytes)) or not hasattr(lams, "__iter__"):
@@ -568,13 +870,13 @@ def _check_lams(lams):
     return [float(lam) for lam in lams]
 
 
-def _mid_defense(lams, max_epochs, seed):
+def _mid_defense(lams, max_epochs, seed, device="cpu"):
     """The MID network over its lambda grid, a training-time defense."""
     from ..neural_network import MIDClassifier
 
     return DefenseSpec(
         "MID network",
-        MIDClassifier(max_epochs=max_epochs, random_state=seed),
+        MIDClassifier(max_epochs=max_epochs, random_state=seed, device=device),
         {"lam": lams},
         style=_STYLES["MID network"],
         param_notes={
@@ -626,32 +928,70 @@ def _claims(result):
         "purifier II",
         lambda d: d["mean_test_shadow_accuracy"] < none["mean_test_shadow_accuracy"],
     )
+    if "mean_train_brep_acc" in none:
+        for name in ("CMI", f"CMI T={CMI_HIGH_TEMPERATURE:g}"):
+            add(
+                f"{name} lowers the black-box (Mirror-style) and label-only "
+                "(BREP-MI) attack accuracy with <= 3 points of test accuracy "
+                "lost (Stealthy Shield, Tables 1-2)",
+                name,
+                lambda d: (
+                    d["mean_train_mirror_acc"] < none["mean_train_mirror_acc"]
+                    and d["mean_train_brep_acc"] < none["mean_train_brep_acc"]
+                    and none["mean_test_utility"] - d["mean_test_utility"] <= 0.03
+                ),
+            )
+        for name in ("CMI", f"CMI T={CMI_HIGH_TEMPERATURE:g}"):
+            add(
+                f"averaging {AVERAGING_REPEATS} perturbed repeats of each query "
+                f"(noise {AVERAGING_NOISE:g}) gains the Mirror-style search "
+                f"nothing against {name} (Stealthy Shield, Appendix H, says so of "
+                "repeated queries, against its query hash)",
+                name,
+                lambda d: _at_most(
+                    d.get("mean_train_averaging_acc"), d["mean_train_mirror_acc"]
+                ),
+            )
+        high = f"CMI T={CMI_HIGH_TEMPERATURE:g}"
+        if "CMI" in rows:
+            add(
+                f"{high} lowers the label-only (BREP-MI) attack accuracy below "
+                "CMI's (T = 0.05), at more accuracy lost (Stealthy Shield, "
+                "Figure 3)",
+                high,
+                lambda d: (
+                    d["mean_train_brep_acc"] < rows["CMI"]["mean_train_brep_acc"]
+                    and d["mean_test_utility"] < rows["CMI"]["mean_test_utility"]
+                ),
+            )
     return checks
 
 
-def _figures(inversion, membership, shape, seed, n_victims):
-    """``figures(result)``: reconstructions and membership ROC curves.
+def _at_most(value, bound):
+    """``value <= bound``, False where either was not measured."""
+    return value is not None and bound is not None and value <= bound
+
+
+def _figures(
+    inversion, membership, shape, seed, n_victims, reconstructions=None, n_classes=5
+):
+    """``figures(result)``: reconstructions, membership ROC curves, class galleries.
 
     Refits each model (every setting of a defense with a grid) on the first
     split's training rows (the engine keeps no fitted model), reconstructs
-    ``n_victims`` of those images, and scores every membership attack on
+    ``n_victims`` of those images, scores every membership attack on
     balanced members (training rows) and non-members (held-out rows) of
-    that split.
+    that split, and has every class-reconstruction attack reconstruct the
+    first ``n_classes`` classes from every model it applies to.
     """
+    reconstructions = reconstructions or {}
 
     def figures(result):
-        from threadpoolctl import threadpool_limits
-
-        # One thread per fit, as in the audit's jobs: these small fits lose
-        # more to waking BLAS and OpenMP threads than they gain, and a loaded
-        # machine made the figures slower than the audit itself.
-        with threadpool_limits(limits=1):
-            return _draw(result)
-
-    def _draw(result):
         spec = result.spec
         train, test = next(SeedSplits([seed]).split(spec.X, spec.y))
-        models = []
+        victims = train[:: max(1, len(train) // n_victims)][:n_victims]
+        every_class = np.unique(spec.y[train])
+        entries = []
         for defense in spec.defenses:
             settings = list(ParameterGrid(defense.param_grid))
             for i, params in enumerate(settings):
@@ -662,29 +1002,44 @@ def _figures(inversion, membership, shape, seed, n_victims):
                     if style is not None:
                         # One color per defense, one line style per setting.
                         style = (*style[:2], _LINESTYLES[i % len(_LINESTYLES)])
-                model = clone(defense.estimator).set_params(**params)
-                with _expected_warnings_silenced():
-                    model.fit(spec.X[train], spec.y[train])
-                models.append((defense, params, label, style, model))
+                entries.append((defense, params, label, style))
+        applied = [
+            {name for name in spec.attacks if defense.applies(name)}
+            for defense, *_ in entries
+        ]
+        # One job per model, on the audit's workers: the figures refit and
+        # attack every model of the first split, as much work as a seed.
+        outputs = Parallel(n_jobs=result.settings.get("n_jobs"))(
+            delayed(_first_split_outputs)(
+                clone(defense.estimator).set_params(**params),
+                spec.X,
+                spec.y,
+                train,
+                test,
+                {name: attack for name, (attack, _) in membership.items()},
+                inversion,
+                victims,
+                {
+                    name: reconstruct
+                    for name, (reconstruct, _) in reconstructions.items()
+                },
+                every_class,
+                names,
+            )
+            for (defense, params, _, _), names in zip(entries, applied, strict=True)
+        )
+        models = [
+            (*entry, output) for entry, output in zip(entries, outputs, strict=True)
+        ]
         curves = {}
-        for name, (attack, label) in membership.items():
+        for name, (_, label) in membership.items():
             if name not in spec.attacks:
                 continue
-            series = []
-            for defense, _, model_label, style, model in models:
-                if not defense.applies(name):
-                    continue
-                with _expected_warnings_silenced():
-                    scores = membership_scores(
-                        attack,
-                        model,
-                        spec.X[train],
-                        spec.y[train],
-                        spec.X[test],
-                        spec.y[test],
-                    )
-                series.append((model_label, style, *scores))
-            curves[label] = series
+            curves[label] = [
+                (model_label, style, *output["membership"][name])
+                for _, _, model_label, style, output in models
+                if name in output["membership"]
+            ]
         roc = plot_membership_roc(
             curves,
             title=(
@@ -693,36 +1048,127 @@ def _figures(inversion, membership, shape, seed, n_victims):
             ),
         )
         roc.set_label("Membership ROC curves")
-        return {
-            "reconstructions.png": _reconstructions(
-                result, models, inversion, shape, train, n_victims
-            ),
+        figures = {
+            "reconstructions.png": _reconstructions(result, models, shape, victims),
             "membership_roc.png": roc,
         }
+        for name, (_, label) in reconstructions.items():
+            if name in spec.attacks:
+                prefix = name.removesuffix("_acc")
+                figures[f"class_reconstructions_{prefix}.png"] = _class_gallery(
+                    result, models, name, label, shape, train, n_classes
+                )
+        return figures
 
     return figures
+
+
+def _first_split_outputs(
+    model,
+    X,
+    y,
+    train,
+    test,
+    membership,
+    inversion,
+    victims,
+    reconstructions,
+    every_class,
+    applied,
+):
+    """Fit ``model`` on the first split; what the figures need from it.
+
+    ``{"membership": {attack: scores}, "inversion": images, "classes": {attack:
+    images}}``, for the attacks of ``applied``: the membership scores of
+    balanced members (training rows) and non-members (held-out rows), the
+    inversion attacker's reconstructions of the ``victims`` and each
+    class-reconstruction attack's images of every class (all of them, as
+    when they were scored: a search draws its noise for the whole set).
+    """
+    from threadpoolctl import threadpool_limits
+
+    # One thread per fit, as in the audit's jobs: these small fits lose more
+    # to waking BLAS and OpenMP threads than they gain.
+    with threadpool_limits(limits=1), _expected_warnings_silenced():
+        model.fit(X[train], y[train])
+        return {
+            "membership": {
+                name: membership_scores(
+                    attack, model, X[train], y[train], X[test], y[test]
+                )
+                for name, attack in membership.items()
+                if name in applied
+            },
+            "inversion": inversion.infer(model, X[victims]),
+            "classes": {
+                name: reconstruct(model, every_class)
+                for name, reconstruct in reconstructions.items()
+                if name in applied
+            },
+        }
 
 
 #: Line styles of the settings of a defense with a grid, in the ROC figure.
 _LINESTYLES = ("-", "--", "-.", ":", (0, (1, 3)))
 
 
-def _reconstructions(result, models, inversion, shape, train, n_victims):
+def _class_gallery(result, models, name, label, shape, train, n_classes):
+    """One class-reconstruction attack's images of the first classes, per model.
+
+    The first row is each class's mean training image (what no attacker
+    has); then a row per model the attack applies to, titled with its Acc@1
+    over the seeds.
+    """
+    from matplotlib.figure import Figure
+
+    spec = result.spec
+    X, y = spec.X[train], spec.y[train]
+    classes = np.unique(y)[:n_classes]
+    rows = [("private class mean", np.array([X[y == c].mean(axis=0) for c in classes]))]
+    scores = {
+        (row["defense"], row["setting"]): row[spec.key(name)] for row in result.rows
+    }
+    for defense, params, model_label, _, output in models:
+        if name not in output["classes"]:
+            continue
+        score = scores.get((defense.name, defense.setting_label(params)))
+        title = model_label if score is None else f"{model_label}\n(Acc@1 {score:.2f})"
+        images = output["classes"][name][: len(classes)]
+        rows.append((title, images.reshape(len(classes), -1)))
+    figure = Figure(figsize=(1.2 * len(classes) + 1.8, 1.2 * len(rows)))
+    figure.set_label(f"Class reconstructions: {label}")
+    axes = figure.subplots(len(rows), len(classes), squeeze=False)
+    for i, (title, images) in enumerate(rows):
+        for j, image in enumerate(images):
+            ax = axes[i, j]
+            ax.imshow(np.clip(image.reshape(shape), 0, 1), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"class {classes[j]}", fontsize=7)
+        axes[i, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=7)
+    figure.suptitle(
+        f"{spec.name}: {label}, one reconstruction per private class, first "
+        "split (Acc@1: mean over the seeds)",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    return figure
+
+
+def _reconstructions(result, models, shape, victims):
     """The attacker's reconstructions of a few training images, per model."""
     from matplotlib.figure import Figure
 
     spec = result.spec
-    victims = train[:: max(1, len(train) // n_victims)][:n_victims]
     rows = [("original", spec.X[victims])]
     errors = {
         (row["defense"], row["setting"]): row["mean_train_inversion_error"]
         for row in result.rows
     }
-    for defense, params, label, _, model in models:
+    for defense, params, label, _, output in models:
         error = errors[defense.name, defense.setting_label(params)]
-        rows.append(
-            (f"{label}\n({error:.4f})", inversion.infer(model, spec.X[victims]))
-        )
+        rows.append((f"{label}\n({error:.4f})", output["inversion"]))
     figure = Figure(figsize=(1.2 * len(victims) + 1.6, 1.2 * len(rows)))
     figure.set_label("Reconstructions per defense")
     axes = figure.subplots(len(rows), len(victims), squeeze=False)

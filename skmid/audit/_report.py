@@ -275,6 +275,16 @@ METRIC_NAMES = {
     "tpr_at_1pct_fpr": "TPR at 1% FPR",
     "tpr_at_0.1pct_fpr": "TPR at 0.1% FPR",
     "mse": "inversion error",
+    "top5_accuracy": "Acc@5",
+    "knn_distance": "KNN distance",
+    "knn_pixel_distance": "KNN pixel distance",
+}
+
+#: How a kind of attack is named in a "strongest attack" column ("strongest
+#: attack" alone for the others).
+KIND_NAMES = {
+    "membership": "membership",
+    "class_reconstruction": "class-reconstruction",
 }
 
 
@@ -352,13 +362,19 @@ def _strongest_groups(spec):
         groups.setdefault((kind, metric, attack.rows_label), []).append(name)
     return [
         (
-            f"strongest {kind + ' ' if kind == 'membership' else ''}attack: "
-            f"{METRIC_NAMES.get(metric, metric)} ({rows})",
+            f"strongest {KIND_NAMES[kind] + ' ' if kind in KIND_NAMES else ''}"
+            f"attack: {_metric_name(kind, metric)} ({rows})",
             names,
         )
         for (kind, metric, rows), names in groups.items()
         if len(names) > 1
     ]
+
+
+def _metric_name(kind, metric):
+    if kind == "class_reconstruction" and metric == "accuracy":
+        return "Acc@1"
+    return METRIC_NAMES.get(metric, metric)
 
 
 def _strongest(result, row, names):

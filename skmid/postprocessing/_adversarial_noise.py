@@ -131,6 +131,9 @@ class AdversarialNoiseDefense(BasePostProcessor):
     __metadata_request__fit = {"inputs": True}
     __metadata_request__transform = {"inputs": True}
     _uses_labels = False
+    #: The label modifier keeps every row's most probable class, so that
+    #: DefendedClassifier.predict skips the noise.
+    _keeps_top_class = True
 
     _parameter_constraints = {
         "inversion_attack": [HasMethods(["fit", "train_network"]), None],

@@ -142,6 +142,8 @@ class NoisePostProcessor(BasePostProcessor):
     """
 
     _uses_labels = False
+    #: Its answers hold random noise per query, seeded by the query's hash.
+    _random_answers = True
     _parameter_constraints = {
         "scale": [Interval(numbers.Real, 0, None, closed="left")],
         "kind": [StrOptions({"uniform", "gaussian"})],

@@ -112,6 +112,9 @@ class CMIPostProcessor(BasePostProcessor):
         "random_state": ["random_state"],
     }
     _checks_own_output = True
+    #: Its answers hold a random draw per query (the label), seeded by the
+    #: query's hash: what an averaging attacker tries to average away.
+    _random_answers = True
 
     def __init__(
         self,

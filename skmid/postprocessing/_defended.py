@@ -330,10 +330,7 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             The estimator's probabilities after the defense.
         """
-        check_is_fitted(self)
-        _check_2d(X)
-        validate_data(self, X, skip_check_array=True, reset=False)
-        P = _checked_proba(self.estimator_.predict_proba(X), self.estimator_)
+        P = self._undefended_proba(X)
         if _requests_inputs(*self._transform_request):
             return self.defense_.transform(P, inputs=X)
         return self.defense_.transform(P)
@@ -352,7 +349,20 @@ class DefendedClassifier(ClassifierMixin, BaseEstimator):
             Predicted class labels.
         """
         check_is_fitted(self)
+        if vars(type(self.defense_)).get("_keeps_top_class", False):
+            # The defense never changes a row's most probable class (its
+            # documented invariant): the labels need no defended output, which
+            # a label-only attacker would otherwise pay for at every query. Only
+            # the class that declares it qualifies (a subclass may change the
+            # output).
+            return self.classes_[self._undefended_proba(X).argmax(axis=1)]
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def _undefended_proba(self, X):
+        check_is_fitted(self)
+        _check_2d(X)
+        validate_data(self, X, skip_check_array=True, reset=False)
+        return _checked_proba(self.estimator_.predict_proba(X), self.estimator_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

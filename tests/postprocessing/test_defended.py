@@ -251,3 +251,30 @@ def test_cmi_defense_on_digits_lowers_cmi_and_keeps_accuracy():
     assert accuracy_defended >= accuracy_plain - 0.02
     assert cmi_defended < 0.95 * cmi_plain
     assert 0 < average_l1 < max_l1 <= 1.0 + 1e-12
+
+
+def test_predict_skips_a_defense_that_keeps_the_top_class(monkeypatch):
+    pytest.importorskip("torch")
+    from skmid.attacks import InversionModelAttack
+    from skmid.postprocessing import AdversarialNoiseDefense
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+    model = DefendedClassifier(
+        logistic(),
+        AdversarialNoiseDefense(
+            InversionModelAttack(hidden_layer_sizes=(8,), max_epochs=2), n_iter=3
+        ),
+        random_state=0,
+    ).fit(X, y)
+    proba = model.predict_proba(X)
+    assert not np.allclose(proba, model.estimator_.predict_proba(X))
+    expected = model.classes_[proba.argmax(axis=1)]
+
+    def noised(*args, **kwargs):
+        raise AssertionError("predict ran the adversarial noise")
+
+    monkeypatch.setattr(type(model.defense_), "transform", noised)
+    np.testing.assert_array_equal(model.predict(X), expected)
+    with pytest.raises(AssertionError, match="ran the adversarial noise"):
+        model.predict_proba(X[:2])
