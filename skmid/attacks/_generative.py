@@ -15,7 +15,11 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ..utils._validation import MAX_LEARNING_RATE, check_finite_output
+from ..utils._validation import (
+    MAX_LEARNING_RATE,
+    check_finite_output,
+    check_layer_sizes,
+)
 from ._base import check_training_loss, fitted_classes, query_proba
 from ._reconstruction import (
     TINY,
@@ -243,16 +247,7 @@ class GenerativeInversionAttack(BaseClassReconstructionAttack):
     def _fit(self, X):
         from ..utils._torch import resolve_device
 
-        sizes = self.hidden_layer_sizes
-        if not all(
-            isinstance(size, numbers.Integral)
-            and not isinstance(size, (bool, np.bool_))
-            and size >= 1
-            for size in sizes
-        ):
-            raise ValueError(
-                f"hidden_layer_sizes must hold positive integers; got {sizes!r}."
-            )
+        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         self._seed = int(rng.randint(0, 2**31 - 1))

@@ -12,6 +12,7 @@ from ..utils._validation import (
     check_finite_inputs,
     check_finite_output,
     check_labels,
+    check_layer_sizes,
 )
 from ._base import (
     INVERSION_METRICS,
@@ -180,16 +181,7 @@ class InversionModelAttack(BaseAttack):
         self : object
         """
         self._validate_params()
-        sizes = self.hidden_layer_sizes
-        if not all(
-            isinstance(size, numbers.Integral)
-            and not isinstance(size, (bool, np.bool_))
-            and size >= 1
-            for size in sizes
-        ):
-            raise ValueError(
-                f"hidden_layer_sizes must hold positive integers; got {sizes!r}."
-            )
+        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         X_aux = check_finite_inputs(X_aux, "X_aux")
         if X_aux.ndim < 2 or len(X_aux) < 2:
             raise ValueError(

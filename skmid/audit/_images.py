@@ -540,8 +540,9 @@ def image_audit(
                     f"{label} {RECONSTRUCTION_METRIC_LABELS[metric]}",
                     rows="train",
                 )
+        # The Mirror-style search again (its own cache), on the same prior.
         mirror = reconstructions["mirror"][0]
-        averaging = clone(mirror).set_params(prior=mirror.prior).fit(X_public)
+        averaging = type(mirror)(**mirror.get_params(deep=False)).fit(X_public)
         averager = _AveragedQueries((averaging.data_min_, averaging.data_max_), seed)
         for metric, suffix in RECONSTRUCTION_METRICS.items():
             attacks[f"averaging_{suffix}"] = AttackSpec(
@@ -1119,70 +1120,72 @@ def _class_gallery(result, models, name, label, shape, train, n_classes):
     has); then a row per model the attack applies to, titled with its Acc@1
     over the seeds.
     """
-    from matplotlib.figure import Figure
-
     spec = result.spec
     X, y = spec.X[train], spec.y[train]
     classes = np.unique(y)[:n_classes]
     rows = [("private class mean", np.array([X[y == c].mean(axis=0) for c in classes]))]
-    scores = {
-        (row["defense"], row["setting"]): row[spec.key(name)] for row in result.rows
-    }
+    scores = _scores_by_model(result, spec.key(name))
     for defense, params, model_label, _, output in models:
         if name not in output["classes"]:
             continue
         score = scores.get((defense.name, defense.setting_label(params)))
         title = model_label if score is None else f"{model_label}\n(Acc@1 {score:.2f})"
-        images = output["classes"][name][: len(classes)]
-        rows.append((title, images.reshape(len(classes), -1)))
-    figure = Figure(figsize=(1.2 * len(classes) + 1.8, 1.2 * len(rows)))
-    figure.set_label(f"Class reconstructions: {label}")
-    axes = figure.subplots(len(rows), len(classes), squeeze=False)
-    for i, (title, images) in enumerate(rows):
-        for j, image in enumerate(images):
-            ax = axes[i, j]
-            ax.imshow(np.clip(image.reshape(shape), 0, 1), cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(f"class {classes[j]}", fontsize=7)
-        axes[i, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=7)
-    figure.suptitle(
-        f"{spec.name}: {label}, one reconstruction per private class, first "
-        "split (Acc@1: mean over the seeds)",
-        fontsize=9,
+        rows.append((title, output["classes"][name][: len(classes)]))
+    return _image_grid(
+        rows,
+        shape,
+        label=f"Class reconstructions: {label}",
+        title=(
+            f"{spec.name}: {label}, one reconstruction per private class, first "
+            "split (Acc@1: mean over the seeds)"
+        ),
+        column_titles=[f"class {c}" for c in classes],
     )
-    figure.tight_layout()
-    return figure
 
 
 def _reconstructions(result, models, shape, victims):
     """The attacker's reconstructions of a few training images, per model."""
-    from matplotlib.figure import Figure
-
     spec = result.spec
     rows = [("original", spec.X[victims])]
-    errors = {
-        (row["defense"], row["setting"]): row["mean_train_inversion_error"]
-        for row in result.rows
-    }
+    errors = _scores_by_model(result, "mean_train_inversion_error")
     for defense, params, label, _, output in models:
         error = errors[defense.name, defense.setting_label(params)]
         rows.append((f"{label}\n({error:.4f})", output["inversion"]))
-    figure = Figure(figsize=(1.2 * len(victims) + 1.6, 1.2 * len(rows)))
-    figure.set_label("Reconstructions per defense")
-    axes = figure.subplots(len(rows), len(victims), squeeze=False)
-    for i, (name, images) in enumerate(rows):
+    return _image_grid(
+        rows,
+        shape,
+        label="Reconstructions per defense",
+        title=(
+            f"{spec.name}: training images and an attacker's reconstructions "
+            "(inversion error)"
+        ),
+    )
+
+
+def _scores_by_model(result, key):
+    """``{(defense name, setting label): row[key]}`` over the result's rows."""
+    return {(row["defense"], row["setting"]): row[key] for row in result.rows}
+
+
+def _image_grid(rows, shape, *, label, title, column_titles=None):
+    """A figure of images in [0, 1]: one row per ``(row title, images)``."""
+    from matplotlib.figure import Figure
+
+    n_columns = len(rows[0][1])
+    figure = Figure(figsize=(1.2 * n_columns + 1.8, 1.2 * len(rows)))
+    figure.set_label(label)
+    axes = figure.subplots(len(rows), n_columns, squeeze=False)
+    for i, (row_title, images) in enumerate(rows):
         for j, image in enumerate(images):
             ax = axes[i, j]
             ax.imshow(np.clip(image.reshape(shape), 0, 1), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-        axes[i, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=7)
-    figure.suptitle(
-        f"{spec.name}: training images and an attacker's reconstructions "
-        "(inversion error)",
-        fontsize=9,
-    )
+            if i == 0 and column_titles is not None:
+                ax.set_title(column_titles[j], fontsize=7)
+        axes[i, 0].set_ylabel(
+            row_title, rotation=0, ha="right", va="center", fontsize=7
+        )
+    figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     return figure

@@ -265,7 +265,8 @@ METRIC_DEFINITIONS = {
     ),
 }
 
-#: How a metric is named in a "strongest attack" column.
+#: How a metric is named in a "strongest attack" column (by (kind, metric)
+#: where one kind names it otherwise).
 METRIC_NAMES = {
     "accuracy": "accuracy",
     "advantage": "advantage",
@@ -275,6 +276,7 @@ METRIC_NAMES = {
     "tpr_at_1pct_fpr": "TPR at 1% FPR",
     "tpr_at_0.1pct_fpr": "TPR at 0.1% FPR",
     "mse": "inversion error",
+    ("class_reconstruction", "accuracy"): "Acc@1",
     "top5_accuracy": "Acc@5",
     "knn_distance": "KNN distance",
     "knn_pixel_distance": "KNN pixel distance",
@@ -372,9 +374,8 @@ def _strongest_groups(spec):
 
 
 def _metric_name(kind, metric):
-    if kind == "class_reconstruction" and metric == "accuracy":
-        return "Acc@1"
-    return METRIC_NAMES.get(metric, metric)
+    """A metric's name in a column title: by (kind, metric), else by metric."""
+    return METRIC_NAMES.get((kind, metric), METRIC_NAMES.get(metric, metric))
 
 
 def _strongest(result, row, names):

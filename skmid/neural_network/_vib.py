@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import (
 )
 
 from ..utils._optional import import_optional_dependency
-from ..utils._validation import check_finite_output, check_int
+from ..utils._validation import check_finite_output, check_layer_sizes
 
 torch = import_optional_dependency("torch", extra="nn", feature="skmid.neural_network")
 skorch = import_optional_dependency(
@@ -208,20 +208,7 @@ class _TabularNetClassifier(NeuralNetClassifier):
             resolve_device(self.device)
 
     def _hidden_layer_sizes(self):
-        units = self.hidden_layer_sizes
-        if isinstance(units, numbers.Integral) and not isinstance(units, bool):
-            units = (units,)
-        try:
-            units = tuple(units)
-        except TypeError:
-            raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers; got "
-                f"{self.hidden_layer_sizes!r}."
-            ) from None
-        return tuple(
-            check_int(size, f"hidden_layer_sizes[{i}]", 1)
-            for i, size in enumerate(units)
-        )
+        return check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _validate_X(self, X, *, reset=False):
         """``X`` as a finite float32 array; at predict, with the fitted width."""

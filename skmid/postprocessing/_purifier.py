@@ -6,7 +6,11 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ..utils._validation import MAX_LEARNING_RATE, check_finite_output
+from ..utils._validation import (
+    MAX_LEARNING_RATE,
+    check_finite_output,
+    check_layer_sizes,
+)
 from ._base import BasePostProcessor
 
 
@@ -46,21 +50,6 @@ def purifier_layer_sizes(n_classes):
         for i in range(1, n_between + 1)
     ]
     return (*encoder, latent, *encoder[::-1])
-
-
-def _check_sizes(sizes, name):
-    """``sizes`` as a tuple of positive ints, or a ValueError naming ``name``."""
-    sizes = tuple(np.atleast_1d(np.asarray(sizes, dtype=object)).tolist())
-    if not sizes or not all(
-        isinstance(size, numbers.Integral)
-        and not isinstance(size, (bool, np.bool_))
-        and size >= 1
-        for size in sizes
-    ):
-        raise ValueError(
-            f"{name} must be a non-empty sequence of positive integers; got {sizes}."
-        )
-    return tuple(int(size) for size in sizes)
 
 
 def _build_sized(factory, seed, device, name, sizes):
@@ -326,10 +315,12 @@ class PurifierTransformer(BasePostProcessor):
         hidden_sizes = (
             purifier_layer_sizes(n_classes)
             if sizes is None
-            else _check_sizes(sizes, "hidden_layer_sizes")
+            else check_layer_sizes(sizes, "hidden_layer_sizes", allow_empty=False)
         )
-        inversion_sizes = _check_sizes(
-            self.inversion_hidden_layer_sizes, "inversion_hidden_layer_sizes"
+        inversion_sizes = check_layer_sizes(
+            self.inversion_hidden_layer_sizes,
+            "inversion_hidden_layer_sizes",
+            allow_empty=False,
         )
         purifier = _build_sized(
             lambda: make_mlp([n_classes, *hidden_sizes, n_classes], batch_norm=True),

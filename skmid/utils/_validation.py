@@ -262,6 +262,33 @@ def check_int(value, name, min_value):
     return int(value)
 
 
+def check_layer_sizes(sizes, name, *, allow_empty=True):
+    """``sizes`` (an int or a sequence of ints) as a tuple of positive ints.
+
+    The widths of a network's hidden layers; a ValueError naming ``name``
+    otherwise (and for no layer at all unless ``allow_empty``).
+    """
+    try:
+        units = tuple(np.atleast_1d(np.asarray(sizes, dtype=object)).tolist())
+    except (TypeError, ValueError):
+        units = None
+    if (
+        units is None
+        or (not units and not allow_empty)
+        or not all(
+            isinstance(size, numbers.Integral)
+            and not isinstance(size, (bool, np.bool_))
+            and size >= 1
+            for size in units
+        )
+    ):
+        what = "sequence" if allow_empty else "non-empty sequence"
+        raise ValueError(
+            f"{name} must be a {what} of positive integers; got {sizes!r}."
+        )
+    return tuple(int(size) for size in units)
+
+
 def resolve_sensitive_columns(sensitive_feature, X):
     """Column indices of a sensitive feature in ``X``, and whether it is one-hot.
 

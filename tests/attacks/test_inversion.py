@@ -143,7 +143,9 @@ def test_bad_input(digits, target):
 @pytest.mark.parametrize("sizes", [(0,), (-1,), (8, 0), (1.5,), (True,)])
 def test_hidden_layer_sizes_must_be_positive_integers(digits, sizes):
     _, X_aux, _ = digits
-    with pytest.raises(ValueError, match="hidden_layer_sizes must hold positive"):
+    with pytest.raises(
+        ValueError, match="hidden_layer_sizes must be a sequence of positive integers"
+    ):
         InversionModelAttack(hidden_layer_sizes=sizes).fit(X_aux)
 
 
