@@ -10,6 +10,7 @@ from skmid.attacks import GenerativeInversionAttack, check_attack
 from skmid.attacks._reconstruction import FINGERPRINT_ROWS
 from skmid.datasets import load_inversion_split
 from skmid.metrics import inversion_attack_accuracy
+from tests._doubles import CountingModel
 
 torch = pytest.importorskip("torch")
 
@@ -34,23 +35,6 @@ def _with_access(attack, **params):
         {k: v for k, v in attack.__dict__.items() if k.endswith("_") or k[0] == "_"}
     )
     return other
-
-
-class CountingModel:
-    """Forwards to a model and counts the rows it is queried on."""
-
-    def __init__(self, model):
-        self.model = model
-        self.classes_ = model.classes_
-        self.rows = 0
-
-    def predict_proba(self, X):
-        self.rows += len(X)
-        return self.model.predict_proba(X)
-
-    def predict(self, X):
-        self.rows += len(X)
-        return self.model.predict(X)
 
 
 def test_prior_samples_look_like_the_public_images(digits, fitted):

@@ -9,6 +9,7 @@ from skmid.attacks import MIFaceAttack, check_attack
 from skmid.attacks._reconstruction import FINGERPRINT_ROWS, total_variation
 from skmid.datasets import load_inversion_split
 from skmid.metrics import fit_inversion_evaluator, inversion_attack_accuracy
+from tests._doubles import CountingModel
 
 
 @pytest.fixture(scope="module")
@@ -24,19 +25,6 @@ def public_mean_accuracy(digits):
     classes = data.private_classes
     same = np.repeat(data.X_public.mean(axis=0, keepdims=True), len(classes), 0)
     return inversion_attack_accuracy(data.X_private, data.y_private, same, classes)
-
-
-class CountingModel:
-    """Forwards to a model and counts the rows it is queried on."""
-
-    def __init__(self, model):
-        self.model = model
-        self.classes_ = model.classes_
-        self.rows = 0
-
-    def predict_proba(self, X):
-        self.rows += len(X)
-        return self.model.predict_proba(X)
 
 
 def test_white_box_on_a_linear_model_follows_its_weights():
